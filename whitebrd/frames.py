@@ -1,0 +1,438 @@
+# -*- test-case-name: tests.test_frames -*-
+"""
+The wire contract at the edge: incoming frames checked into immutable values,
+outgoing frames encoded.
+
+Every frame a client sends passes through L{parse_frame} before anything else
+looks at it.  What comes out is an L{OpFrame}, L{CursorFrame} or a
+L{FrameError} naming the field, the limit and what arrived, so a bad frame
+becomes an C{error} frame at the protocol edge and is never stored or
+relayed.  The checks follow C{docs/protocol.md}.
+
+An accepted op keeps its canonical JSON text (L{Op.body}); stores append it
+as it is and add C{seq} and C{by} by plain string concatenation (see
+L{stored_text}), so no layer decodes and re-encodes what a client drew.
+"""
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Union
+
+from whitebrd.limits import Limits
+
+__all__ = [
+    "BOARD_ID",
+    "CLIENT_ID",
+    "CursorFrame",
+    "FrameError",
+    "ITEM_ID",
+    "Op",
+    "OpError",
+    "OpFrame",
+    "dumps",
+    "parse_frame",
+    "stored_text",
+]
+
+BOARD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,40}")
+ITEM_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_CID = re.compile(r"[A-Za-z0-9_.:-]{1,80}")
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+MAX_COORDINATE = 1_000_000.0
+_ITEM_KINDS = {"path", "line", "rect", "ellipse", "text"}
+_TWO_POINT_KINDS = {"line", "rect", "ellipse"}
+_ITEM_FIELDS = {"id", "kind", "pts", "color", "width", "opacity", "fill"}
+_TEXT_SIZE_RANGE = (1.0, 1000.0)
+_WIDTH_RANGE = (0.5, 200.0)
+_OP_FIELDS = {
+    "add": {"cid", "op", "item"},
+    "extend": {"cid", "op", "id", "pts"},
+    "erase": {"cid", "op", "ids"},
+    "clear": {"cid", "op"},
+}
+
+
+def dumps(value: Any) -> str:
+    """
+    Encode C{value} as compact JSON, the one form the daemon writes.
+
+    @raise ValueError: for a NaN or an infinity, which JSON cannot hold.
+    """
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def stored_text(body: str, seq: int, by: str) -> str:
+    """
+    The op as every client receives it: its body with C{seq} and C{by}
+    first.
+
+    @param body: an L{Op.body}, a JSON object as text.
+    @param seq: the seq the store gave the op.
+    @param by: the sender's client id, already checked against L{CLIENT_ID},
+        so it needs no escaping.
+    """
+    return '{"seq":%d,"by":"%s",%s' % (seq, by, body[1:])
+
+
+class FrameError(ValueError):
+    """
+    A frame the contract refuses.
+
+    @ivar code: the machine-readable error code of C{docs/protocol.md}.
+    @ivar message: a sentence naming the field, the limit and what arrived.
+    @ivar cid: the C{cid} of the op it concerns, where one was readable.
+    """
+
+    def __init__(self, code: str, message: str, cid: "str | None" = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.cid = cid
+
+    def frame(self) -> dict[str, Any]:
+        """
+        The C{error} frame that answers this error.
+        """
+        answer: dict[str, Any] = {"t": "error", "code": self.code, "message": self.message}
+        if self.cid is not None:
+            answer["cid"] = self.cid
+        return answer
+
+
+class OpError(FrameError):
+    """
+    One op of a frame refused, by the validator or by the store (an C{add}
+    of an id the board holds, an C{extend} of an item that is gone, a full
+    board).
+    """
+
+
+@dataclass(frozen=True)
+class Op:
+    """
+    One checked op.
+
+    @ivar cid: the op's client-chosen name, unique on its board.
+    @ivar kind: C{add}, C{extend}, C{erase} or C{clear}.
+    @ivar body: the op as canonical compact JSON, without C{t}, C{seq} or
+        C{by}; what stores keep and clients receive.
+    @ivar item_ids: the ids the op concerns: the added item's, the extended
+        one's, the erased ones; empty for C{clear}.
+    @ivar points: how many points the op adds (C{add} and C{extend}).
+    """
+
+    cid: str
+    kind: str
+    body: str
+    item_ids: tuple[str, ...]
+    points: int = 0
+
+
+@dataclass(frozen=True)
+class OpFrame:
+    """
+    A frame carrying ops: C{{"t": "op"}} gives one, C{{"t": "ops"}} several.
+
+    Each entry is an L{Op} or the L{OpError} that refused it, in the order
+    sent, because each op of a batch is checked and answered on its own.
+    """
+
+    ops: tuple[Union[Op, OpError], ...]
+
+
+@dataclass(frozen=True)
+class CursorFrame:
+    """
+    A presence update: where the sender points, in board units.
+    """
+
+    x: float
+    y: float
+
+
+def _reject_constant(name: str) -> float:
+    # NB: NaN and Infinity are parsed, not refused, so that the op's check
+    # can name its cid and the field; the number check refuses them.
+    return float("nan")
+
+
+_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def parse_frame(
+    data: "str | bytes", limits: Limits
+) -> Union[OpFrame, CursorFrame]:
+    """
+    Check one text frame against the contract.
+
+    @param data: the frame's text (or its UTF-8 bytes).
+    @param limits: the bounds in force.
+    @return: the frame as an L{OpFrame} or L{CursorFrame}.
+    @raise FrameError: when the frame as a whole is refused; a refused op
+        inside an acceptable frame is an L{OpError} in L{OpFrame.ops}.
+    """
+    try:
+        value = _decoder.decode(data if isinstance(data, str) else data.decode("utf-8"))
+    except RecursionError:
+        raise FrameError("bad_json", "the frame is nested too deeply")
+    except (ValueError, UnicodeDecodeError) as e:
+        raise FrameError("bad_json", "the frame is not JSON: %s" % (e,))
+    if not isinstance(value, dict):
+        raise FrameError(
+            "bad_frame", "a frame must be a JSON object, got %s" % (_kind_of(value),)
+        )
+    kind = value.get("t")
+    if kind == "op":
+        return OpFrame((_checked_op(value, limits, ("t",)),))
+    if kind == "ops":
+        return _parse_batch(value, limits)
+    if kind == "cursor":
+        return _parse_cursor(value)
+    if kind is None:
+        raise FrameError("bad_frame", "a frame needs a string field t")
+    raise FrameError("bad_frame", "unknown frame type t=%s" % (_shown(kind),))
+
+
+def _parse_batch(value: dict[str, Any], limits: Limits) -> OpFrame:
+    _only_fields(value, {"t", "ops"}, "frame", FrameError, None)
+    ops = value.get("ops")
+    if not isinstance(ops, list) or not ops:
+        raise FrameError("bad_frame", "ops must be a non-empty list of ops")
+    if len(ops) > limits.max_ops_per_frame:
+        raise FrameError(
+            "too_many_ops",
+            "a frame carries at most %d ops, got %d"
+            % (limits.max_ops_per_frame, len(ops)),
+        )
+    return OpFrame(tuple(_checked_op(op, limits, ()) for op in ops))
+
+
+def _parse_cursor(value: dict[str, Any]) -> CursorFrame:
+    _only_fields(value, {"t", "x", "y"}, "cursor frame", FrameError, None)
+    x, y = value.get("x"), value.get("y")
+    for name, number in (("x", x), ("y", y)):
+        if not _is_coordinate(number):
+            raise FrameError(
+                "bad_frame",
+                "cursor %s must be a number within +-%d, got %s"
+                % (name, MAX_COORDINATE, _shown(number)),
+            )
+    return CursorFrame(float(x), float(y))
+
+
+def _checked_op(value: Any, limits: Limits, extra: tuple[str, ...]) -> Union[Op, OpError]:
+    try:
+        return _parse_op(value, limits, extra)
+    except OpError as e:
+        return e
+
+
+def _parse_op(value: Any, limits: Limits, extra: tuple[str, ...]) -> Op:
+    if not isinstance(value, dict):
+        raise OpError("bad_op", "an op must be a JSON object, got %s" % (_kind_of(value),))
+    cid = value.get("cid")
+    if not isinstance(cid, str) or not _CID.fullmatch(cid):
+        raise OpError(
+            "bad_op",
+            "cid must be 1 to 80 of A-Z a-z 0-9 _ . : -, got %s" % (_shown(cid),),
+        )
+    kind = value.get("op")
+    if kind not in _OP_FIELDS:
+        raise OpError(
+            "bad_op",
+            "op must be add, extend, erase or clear, got %s" % (_shown(kind),),
+            cid,
+        )
+    _only_fields(value, _OP_FIELDS[kind] | set(extra), kind + " op", OpError, cid)
+
+    body: dict[str, Any] = {"cid": cid, "op": kind}
+    if kind == "add":
+        item = _parse_item(value.get("item"), limits, cid)
+        body["item"] = item
+        return Op(cid, kind, dumps(body), (item["id"],), len(item["pts"]) // 2)
+    if kind == "extend":
+        item_id = _parse_id(value.get("id"), "id", cid)
+        pts = _parse_points(value.get("pts"), "pts", limits, cid)
+        body.update(id=item_id, pts=pts)
+        return Op(cid, kind, dumps(body), (item_id,), len(pts) // 2)
+    if kind == "erase":
+        ids = value.get("ids")
+        if not isinstance(ids, list) or not ids:
+            raise OpError("bad_op", "ids must be a non-empty list of item ids", cid)
+        if len(ids) > limits.max_ids_per_erase:
+            raise OpError(
+                "bad_op",
+                "an erase names at most %d ids, got %d"
+                % (limits.max_ids_per_erase, len(ids)),
+                cid,
+            )
+        checked = [_parse_id(i, "ids[%d]" % (n,), cid) for n, i in enumerate(ids)]
+        body["ids"] = checked
+        return Op(cid, kind, dumps(body), tuple(dict.fromkeys(checked)))
+    return Op(cid, kind, dumps(body), ())
+
+
+def _parse_item(item: Any, limits: Limits, cid: str) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise OpError("bad_item", "item must be a JSON object, got %s" % (_kind_of(item),), cid)
+    kind = item.get("kind")
+    if kind not in _ITEM_KINDS:
+        raise OpError(
+            "bad_item",
+            "item.kind must be path, line, rect, ellipse or text, got %s"
+            % (_shown(kind),),
+            cid,
+        )
+    allowed = _ITEM_FIELDS | ({"text", "size"} if kind == "text" else set())
+    _only_fields(item, allowed, "a %s item" % (kind,), OpError, cid, code="bad_item")
+
+    checked: dict[str, Any] = {"id": _parse_id(item.get("id"), "item.id", cid), "kind": kind}
+    pts = _parse_points(item.get("pts"), "item.pts", limits, cid)
+    wanted = 1 if kind == "text" else 2 if kind in _TWO_POINT_KINDS else None
+    if wanted is not None and len(pts) != 2 * wanted:
+        raise OpError(
+            "bad_item",
+            "a %s item has exactly %d point%s, got %d"
+            % (kind, wanted, "" if wanted == 1 else "s", len(pts) // 2),
+            cid,
+        )
+    checked["pts"] = pts
+    checked["color"] = _parse_color(item.get("color"), "item.color", cid)
+    checked["width"] = _parse_number(item.get("width"), "item.width", _WIDTH_RANGE, cid)
+    if "opacity" in item:
+        checked["opacity"] = _parse_number(item["opacity"], "item.opacity", (0.0, 1.0), cid)
+    if "fill" in item:
+        fill = item["fill"]
+        checked["fill"] = None if fill is None else _parse_color(fill, "item.fill", cid)
+    if kind == "text":
+        checked["text"] = _parse_text(item.get("text"), limits, cid)
+        checked["size"] = _parse_number(item.get("size"), "item.size", _TEXT_SIZE_RANGE, cid)
+    return checked
+
+
+def _parse_id(value: Any, field: str, cid: str) -> str:
+    if not isinstance(value, str) or not ITEM_ID.fullmatch(value):
+        raise OpError(
+            "bad_id",
+            "%s must be 1 to 40 of A-Z a-z 0-9 _ -, got %s" % (field, _shown(value)),
+            cid,
+        )
+    return value
+
+
+def _parse_points(value: Any, field: str, limits: Limits, cid: str) -> list[float]:
+    if not isinstance(value, list) or not value or len(value) % 2:
+        raise OpError(
+            "bad_item", "%s must be a non-empty list of x, y pairs" % (field,), cid
+        )
+    if len(value) > 2 * limits.max_points_per_op:
+        raise OpError(
+            "too_many_points",
+            "%s holds at most %d points in one op, got %d"
+            % (field, limits.max_points_per_op, len(value) // 2),
+            cid,
+        )
+    for n, number in enumerate(value):
+        if not _is_coordinate(number):
+            raise OpError(
+                "bad_item",
+                "%s[%d] must be a finite number within +-%d, got %s"
+                % (field, n, MAX_COORDINATE, _shown(number)),
+                cid,
+            )
+    return value
+
+
+def _parse_color(value: Any, field: str, cid: str) -> str:
+    if not isinstance(value, str) or not _COLOR.fullmatch(value):
+        raise OpError("bad_item", "%s must be #rrggbb, got %s" % (field, _shown(value)), cid)
+    return value
+
+
+def _parse_number(value: Any, field: str, bounds: tuple[float, float], cid: str) -> float:
+    low, high = bounds
+    if not _is_number(value) or not low <= value <= high:
+        raise OpError(
+            "bad_item",
+            "%s must be a number from %g to %g, got %s" % (field, low, high, _shown(value)),
+            cid,
+        )
+    return value  # type: ignore[no-any-return]
+
+
+def _parse_text(value: Any, limits: Limits, cid: str) -> str:
+    if not isinstance(value, str):
+        raise OpError("bad_item", "item.text must be a string, got %s" % (_kind_of(value),), cid)
+    if len(value) > limits.max_text_chars:
+        raise OpError(
+            "bad_item",
+            "item.text holds at most %d characters, got %d"
+            % (limits.max_text_chars, len(value)),
+            cid,
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise OpError("bad_item", "item.text holds a lone surrogate, which is not text", cid)
+    return value
+
+
+def _only_fields(
+    value: dict[str, Any],
+    allowed: set[str],
+    what: str,
+    error: type[FrameError],
+    cid: "str | None",
+    code: str = "bad_op",
+) -> None:
+    unknown = set(value) - allowed
+    if unknown:
+        if error is FrameError:
+            code = "bad_frame"
+        raise error(
+            code,
+            "%s has no field %s" % (what, ", ".join(sorted(_shown(k) for k in unknown))),
+            cid,
+        )
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        # NB: math.isfinite overflows on ints past a float's range; the
+        # range checks that follow refuse those.
+        return True
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def _is_coordinate(value: Any) -> bool:
+    return _is_number(value) and -MAX_COORDINATE <= value <= MAX_COORDINATE
+
+
+def _kind_of(value: Any) -> str:
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+def _shown(value: Any) -> str:
+    """
+    A short, safe rendering of what arrived, for an error message.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity"
+    if isinstance(value, (dict, list)):
+        return _kind_of(value)
+    text = repr(value) if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,132 @@
+# -*- test-case-name: tests.test_scene -*-
+"""
+A board's visible items at one seq, and the ops that change them.
+
+The same folding serves three places: a store turns its snapshot and log tail
+into the board a newcomer opens, a store compacts its log into a new
+snapshot, and a live board keeps its items current in memory so that joining
+it costs no store read.  The ops folded here were checked by
+L{whitebrd.frames} and accepted by a store, so folding trusts them and only
+guards against the store's own refusals having been bypassed.
+"""
+
+import json
+from typing import Any, Iterable, Iterator
+
+from whitebrd.frames import dumps
+
+__all__ = ["Scene"]
+
+
+class Scene:
+    """
+    The items of one board in drawing order, and the seq they stand at.
+
+    @ivar seq: the seq of the newest op folded in (0 for an empty board).
+    """
+
+    def __init__(self, seq: int = 0, items: Iterable[dict[str, Any]] = ()) -> None:
+        self.seq = seq
+        self._items: dict[str, dict[str, Any]] = {}
+        # Encoded items, kept so that every newcomer does not re-encode the
+        # whole board; an extend forgets its item's text.
+        self._texts: dict[str, str] = {}
+        for item in items:
+            self._items[item["id"]] = item
+
+    @classmethod
+    def from_snapshot(cls, text: "str | None") -> "Scene":
+        """
+        The scene a stored snapshot holds.
+
+        @param text: what L{snapshot_text} wrote, or C{None} for a board with
+            no snapshot yet.
+        """
+        if text is None:
+            return cls()
+        value = json.loads(text)
+        return cls(value["seq"], value["items"])
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, item_id: str) -> bool:
+        return item_id in self._items
+
+    def items(self) -> list[dict[str, Any]]:
+        """
+        The visible items, bottom first.
+        """
+        return list(self._items.values())
+
+    def apply_text(self, text: str) -> None:
+        """
+        Fold in one stored op given as its JSON text.
+        """
+        self.apply(json.loads(text))
+
+    def apply(self, op: dict[str, Any]) -> None:
+        """
+        Fold in one stored op (with its C{seq}).
+
+        Ops at or below the scene's seq are ignored, so a tail that overlaps
+        a snapshot folds correctly.
+        """
+        seq = op["seq"]
+        if seq <= self.seq:
+            return
+        self.seq = seq
+        kind = op["op"]
+        if kind == "add":
+            item = op["item"]
+            self._items.pop(item["id"], None)
+            self._texts.pop(item["id"], None)
+            self._items[item["id"]] = dict(item, pts=list(item["pts"]))
+        elif kind == "extend":
+            item = self._items.get(op["id"])
+            if item is not None:
+                item["pts"].extend(op["pts"])
+                self._texts.pop(op["id"], None)
+        elif kind == "erase":
+            for item_id in op["ids"]:
+                self._items.pop(item_id, None)
+                self._texts.pop(item_id, None)
+        elif kind == "clear":
+            self._items.clear()
+            self._texts.clear()
+
+    def _item_texts(self) -> Iterator[str]:
+        for item_id, item in self._items.items():
+            text = self._texts.get(item_id)
+            if text is None:
+                text = self._texts[item_id] = dumps(item)
+            yield text
+
+    def snapshot_text(self) -> str:
+        """
+        The scene as one JSON text, for a store to keep.
+        """
+        return '{"seq":%d,"items":[%s]}' % (self.seq, ",".join(self._item_texts()))
+
+    def state_frames(self, frame_bytes: int) -> list[str]:
+        """
+        The scene as C{state} frames of at most about C{frame_bytes} each.
+
+        An item larger than C{frame_bytes} goes in a frame of its own, so
+        every item is sent whatever the bound; all frames but the last carry
+        C{"more": true}.
+        """
+        head = '{"t":"state","seq":%d,' % (self.seq,)
+        chunks: list[list[str]] = [[]]
+        size = 0
+        for text in self._item_texts():
+            if chunks[-1] and size + len(text) + 1 > frame_bytes - 64:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(text)
+            size += len(text) + 1
+        frames = []
+        for n, chunk in enumerate(chunks):
+            more = '"more":true,' if n < len(chunks) - 1 else ""
+            frames.append('%s%s"items":[%s]}' % (head, more, ",".join(chunk)))
+        return frames
