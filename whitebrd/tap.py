@@ -1,0 +1,133 @@
+# -*- test-case-name: tests.test_tap -*-
+"""
+The C{twistd whitebrd} command line and the service it builds.
+
+Run C{twistd -n whitebrd --help} for the options.  Every limit of
+L{whitebrd.limits.Limits} is an option, so that tests and benchmarks, whose
+clients share one address, can set them, and operators can tighten them.
+"""
+
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from twisted.application.service import IService
+from twisted.internet.endpoints import serverFromString
+from twisted.python import usage
+
+from whitebrd.limits import Limits
+from whitebrd.service import WhitebrdService
+from whitebrd.stores import IStore
+
+__all__ = ["Options", "makeService"]
+
+DEFAULT_LISTEN = "tcp:8080:interface=127.0.0.1"
+DEFAULT_DATA = "whitebrd.sqlite3"
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be 1 or more")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError("must be more than 0")
+    return number
+
+
+_positive_int.coerceDoc = "A whole number, 1 or more."  # type: ignore[attr-defined]
+_positive_float.coerceDoc = "A number of seconds, more than 0."  # type: ignore[attr-defined]
+
+
+def _limit_rows() -> list[list[Any]]:
+    """
+    One option per field of L{Limits}, named like it with dashes.
+    """
+    return [
+        [f.name.replace("_", "-"), None, f.default, "Limit: " + f.name.replace("_", " ") + ".", _positive_int]
+        for f in fields(Limits)
+    ]
+
+
+class Options(usage.Options):
+    """
+    The command line of C{twistd whitebrd}.
+    """
+
+    synopsis = "[--listen ENDPOINT]... [--redis URL | --data PATH] [limits]"
+    longdesc = (
+        "A real-time shared whiteboard.  Without --redis, boards are kept in an"
+        " embedded SQLite file (--data); with it, in Redis, which several"
+        " whitebrd daemons can share."
+    )
+
+    optParameters = [
+        ["redis", None, None, "Redis URL, redis://[:password@]host:port/db; Redis is then the store and the bus."],
+        ["data", None, DEFAULT_DATA, "The SQLite file for the embedded store, used without --redis."],
+        ["store-timeout", None, 5.0, "Seconds a store call may take before it counts as failed.", _positive_float],
+        ["ping-interval", None, 30.0, "Seconds between WebSocket pings that find dead peers.", _positive_float],
+    ] + _limit_rows()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self["listen"] = []
+
+    def opt_listen(self, description: str) -> None:
+        """
+        A Twisted endpoint to serve on, e.g. tcp:8080:interface=127.0.0.1 or
+        unix:/run/whitebrd.sock; repeatable.
+        """
+        try:
+            from twisted.internet import reactor
+
+            serverFromString(reactor, description)
+        except (ValueError, TypeError, KeyError) as e:
+            raise usage.UsageError("--listen %s is not an endpoint: %s" % (description, e))
+        self["listen"].append(description)
+
+    def postOptions(self) -> None:
+        """
+        Fill in defaults and check what depends on several options.
+        """
+        if not self["listen"]:
+            self["listen"] = [DEFAULT_LISTEN]
+        if self["redis"] is not None:
+            from whitebrd.stores.redis import parse_redis_url
+
+            try:
+                parse_redis_url(self["redis"])
+            except ValueError as e:
+                raise usage.UsageError("--redis: %s" % (e,))
+        self["limits"] = Limits(**{f.name: self[f.name.replace("_", "-")] for f in fields(Limits)})
+
+
+def makeService(options: Options) -> IService:
+    """
+    The daemon for C{options}; twistd starts it, runs the reactor and sets
+    up logging.
+    """
+    from twisted.internet import reactor
+
+    limits: Limits = options["limits"]
+    timeout: float = options["store-timeout"]
+
+    def make_store(reactor: Any) -> IStore:
+        if options["redis"] is not None:
+            from whitebrd.stores.redis import RedisStore
+
+            return RedisStore.from_url(reactor, options["redis"], limits, timeout_seconds=timeout)
+        from whitebrd.stores.sqlite import SQLiteStore
+
+        return SQLiteStore(reactor, str(Path(options["data"]).resolve()), limits)
+
+    return WhitebrdService(
+        reactor,
+        options["listen"],
+        make_store,
+        limits,
+        ping_interval_seconds=options["ping-interval"],
+    )

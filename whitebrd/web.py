@@ -1,0 +1,221 @@
+# -*- test-case-name: tests.test_web -*-
+"""
+The HTTP side of the daemon: pages, static files, the board's JSON and the
+WebSocket, all on one port.
+
+Board ids are matched on the raw request path, never on a decoded one, so a
+percent-encoded byte, a C{../} or a NUL in an id is simply not an id and the
+answer is 404; no request path ever becomes a file path except through the
+static pattern, which admits plain names only.
+"""
+
+import re
+import secrets
+from pathlib import Path
+from typing import Any, Optional
+
+from autobahn.twisted.resource import WebSocketResource
+from klein import Klein
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.iweb import IRequest
+from twisted.web.resource import IResource, NoResource
+from twisted.web.static import File
+
+from whitebrd.protocol import BoardFactory
+from whitebrd.scene import Scene
+from whitebrd.stores import IStore, StoreUnavailable
+
+__all__ = ["WhitebrdApp", "static_root"]
+
+_BOARD_PATH = re.compile(rb"/b/([A-Za-z0-9_-]{1,64})(\.json|/ws)?")
+_STATIC_PATH = re.compile(rb"/static/((?:[A-Za-z0-9_-]+/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*)")
+_CONTENT_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".ico": "image/x-icon",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".txt": "text/plain; charset=utf-8",
+    ".webmanifest": "application/manifest+json",
+    ".woff2": "font/woff2",
+}
+_SECURITY_HEADERS = {
+    b"Content-Security-Policy": (
+        b"default-src 'self'; script-src 'self'; style-src 'self';"
+        b" img-src 'self' data: blob:; connect-src 'self' ws: wss:;"
+        b" object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    b"X-Content-Type-Options": b"nosniff",
+    b"Referrer-Policy": b"no-referrer",
+    b"X-Frame-Options": b"DENY",
+}
+
+
+def static_root() -> Path:
+    """
+    Where the browser client's files are: inside the installed package, or
+    beside it in a checkout.
+    """
+    here = Path(__file__).resolve().parent
+    installed = here / "static"
+    return installed if installed.is_dir() else here.parent / "static"
+
+
+def new_board_id() -> str:
+    """
+    A fresh board id: 128 random bits as 22 characters of URL-safe base64.
+    """
+    return secrets.token_urlsafe(16)
+
+
+class WhitebrdApp:
+    """
+    The Klein application: every HTTP route of the daemon.
+
+    @ivar factory: the WebSocket factory, which keeps the live boards.
+    """
+
+    app = Klein()
+    log = Logger()
+
+    def __init__(self, store: IStore, factory: BoardFactory, static: Optional[Path] = None) -> None:
+        self.store = store
+        self.factory = factory
+        self._static = static or static_root()
+        self._websocket = WebSocketResource(factory)
+
+    def resource(self) -> IResource:
+        """
+        The root resource to serve.
+        """
+        return self.app.resource()  # type: ignore[no-any-return]
+
+    def _file(self, request: IRequest, relative: str) -> IResource:
+        path = self._static / relative
+        if not path.is_file():
+            return NoResource()
+        _set_security_headers(request)
+        content_type = _CONTENT_TYPES.get(path.suffix, "application/octet-stream")
+        request.setHeader(b"Cache-Control", b"no-cache")
+        return File(str(path), defaultType=content_type)  # type: ignore[no-any-return]
+
+    @app.route("/", methods=["GET", "HEAD"])
+    def landing(self, request: IRequest) -> IResource:
+        """
+        The landing page, with a button that makes a board.
+        """
+        return self._file(request, "index.html")
+
+    @app.route("/boards", methods=["POST"])
+    def create_board(self, request: IRequest) -> bytes:
+        """
+        Make a board: 303 to its page.  Nothing is stored until someone
+        draws; the id is the edit capability.
+        """
+        board_id = new_board_id()
+        request.setResponseCode(303)
+        request.setHeader(b"Location", b"/b/" + board_id.encode("ascii"))
+        request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
+        return b"See /b/" + board_id.encode("ascii") + b"\n"
+
+    @app.route("/b/", branch=True, methods=["GET", "HEAD"])
+    def board(self, request: IRequest) -> Any:
+        """
+        The board page, its JSON and its WebSocket, told apart on the raw
+        path.
+        """
+        match = _BOARD_PATH.fullmatch(request.path)
+        if match is None:
+            return NoResource()
+        board_id = match.group(1).decode("ascii")
+        suffix = match.group(2)
+        if suffix == b"/ws":
+            return self._websocket
+        if suffix == b".json":
+            return self._board_json(request, board_id)
+        return self._file(request, "board.html")
+
+    def _board_json(self, request: IRequest, board_id: str) -> Any:
+        request.setHeader(b"Content-Type", b"application/json")
+        request.setHeader(b"Cache-Control", b"no-store")
+        request.setHeader(b"X-Content-Type-Options", b"nosniff")
+        live = self.factory.boards.get(board_id)
+        if live is not None:
+            return _board_body(board_id, live.scene)
+
+        def unavailable(failure: Failure) -> bytes:
+            failure.trap(StoreUnavailable)
+            request.setResponseCode(503)
+            return b'{"error":"storage_unavailable","message":"the store did not answer"}'
+
+        d: Deferred[Any] = self.store.load(board_id)
+        d.addCallback(lambda scene: _board_body(board_id, scene))
+        d.addErrback(unavailable)
+        return d
+
+    @app.route("/static/", branch=True, methods=["GET", "HEAD"])
+    def static(self, request: IRequest) -> IResource:
+        """
+        The client's files, by plain names only.
+        """
+        match = _STATIC_PATH.fullmatch(request.path)
+        if match is None:
+            return NoResource()
+        return self._file(request, match.group(1).decode("ascii"))
+
+    @app.route("/healthz", methods=["GET", "HEAD"])
+    def healthz(self, request: IRequest) -> Deferred[bytes]:
+        """
+        200 when the store answers, 503 when it does not.
+        """
+        request.setHeader(b"Content-Type", b"application/json")
+        request.setHeader(b"Cache-Control", b"no-store")
+
+        def ok(_: object) -> bytes:
+            return b'{"status":"ok","store":"%s"}' % (self.store.name.encode("ascii"),)
+
+        def down(failure: Failure) -> bytes:
+            self.log.warn(
+                "Health check: the {store} store does not answer: {error}",
+                store=self.store.name,
+                error=failure.getErrorMessage(),
+            )
+            request.setResponseCode(503)
+            return b'{"status":"unavailable","store":"%s"}' % (
+                self.store.name.encode("ascii"),
+            )
+
+        d: Deferred[Any] = self.store.ping()
+        d.addCallbacks(ok, down)
+        return d
+
+    @app.handle_errors
+    def _error(self, request: IRequest, failure: Failure) -> bytes:
+        """
+        Anything unexpected is a logged 500 with no traceback in the page.
+        """
+        from werkzeug.exceptions import HTTPException
+
+        if failure.check(HTTPException):
+            code = failure.value.code
+            request.setResponseCode(code)
+            request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
+            return failure.value.name.encode("ascii") + b"\n"
+        self.log.failure("Request {method} {path} failed", failure,
+                         method=request.method, path=request.path)
+        request.setResponseCode(500)
+        return b"Internal error\n"
+
+
+def _board_body(board_id: str, scene: Scene) -> bytes:
+    return ('{"board":"%s",%s' % (board_id, scene.snapshot_text()[1:])).encode("utf-8")
+
+
+def _set_security_headers(request: IRequest) -> None:
+    for name, value in _SECURITY_HEADERS.items():
+        request.setHeader(name, value)
+
