@@ -1,0 +1,350 @@
+"""
+Tests for L{whitebrd.boards} and L{whitebrd.protocol}: fan-out of ops to a
+board's connections, over in-memory transports with a fake clock and a
+store that answers at once.
+"""
+
+import json
+from typing import Any, Optional
+
+from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from twisted.internet.testing import MemoryReactorClock
+from twisted.test import iosim
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.memory_store import MemoryStore
+from whitebrd.frames import stored_text
+from whitebrd.limits import Limits
+from whitebrd.protocol import BoardFactory
+
+
+class _RecordingClient(WebSocketClientProtocol):
+    def onConnect(self, response: Any) -> None:
+        self.frames: list[dict[str, Any]] = []
+        self.closed: Optional[tuple[Any, Any]] = None
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        self.frames.append(json.loads(payload))
+
+    def onClose(self, wasClean: bool, code: Any, reason: Any) -> None:
+        self.closed = (code, reason)
+
+
+class Harness:
+    """
+    One board server in memory, and clients connected to it through pumps.
+    """
+
+    def __init__(self, limits: Optional[Limits] = None) -> None:
+        self.clock = MemoryReactorClock()
+        self.store = MemoryStore(limits)
+        self.factory = BoardFactory(self.store, limits or Limits(), self.clock)
+        self.pumps: list[iosim.IOPump] = []
+
+    def connect(self, board: str, client: str, since: Optional[int] = None) -> _RecordingClient:
+        url = "ws://127.0.0.1/b/%s/ws?client=%s" % (board, client)
+        if since is not None:
+            url += "&since=%d" % (since,)
+        client_factory = WebSocketClientFactory(url, reactor=self.clock)
+        client_factory.protocol = _RecordingClient
+        server = self.factory.buildProtocol(None)
+        protocol = client_factory.buildProtocol(None)
+        pump = iosim.connect(
+            server,
+            iosim.FakeTransport(server, isServer=True),
+            protocol,
+            iosim.FakeTransport(protocol, isServer=False),
+        )
+        self.pumps.append(pump)
+        self.settle()
+        return protocol
+
+    def settle(self) -> None:
+        """
+        Let every frame and every scheduled flush go through.
+        """
+        for _ in range(10):
+            for pump in self.pumps:
+                pump.flush()
+            self.clock.advance(0)
+
+    def send(self, client: _RecordingClient, frame: dict[str, Any]) -> None:
+        client.sendMessage(json.dumps(frame).encode())
+        self.settle()
+
+
+def add(cid: str, item_id: str, pts: list[float]) -> dict[str, Any]:
+    item = {"id": item_id, "kind": "path", "pts": pts, "color": "#000000", "width": 2}
+    return {"t": "op", "cid": cid, "op": "add", "item": item}
+
+
+def kinds(client: _RecordingClient) -> list[str]:
+    return [f["t"] for f in client.frames]
+
+
+class FanOutTests(SynchronousTestCase):
+    """
+    Every connection on a board, the sender's included, receives every op
+    once the store holds it, in seq order.
+    """
+
+    def test_join_gets_hello_and_state(self) -> None:
+        """
+        A newcomer gets C{hello} with the board's seq, then the board.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        h.send(a, add("alice-001-1", "s1", [1, 2]))
+
+        b = h.connect("b1", "bobby-001")
+
+        self.assertEqual(kinds(b), ["hello", "state"])
+        self.assertEqual(b.frames[0], {"t": "hello", "board": "b1", "you": "bobby-001", "seq": 1})
+        self.assertEqual(b.frames[1]["seq"], 1)
+        self.assertEqual([i["id"] for i in b.frames[1]["items"]], ["s1"])
+
+    def test_everyone_receives_each_op_with_seq_and_by(self) -> None:
+        """
+        An op reaches the sender (its acknowledgement) and everyone else,
+        with the seq the store gave it and who sent it.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        b = h.connect("b1", "bobby-001")
+
+        h.send(a, add("alice-001-1", "s1", [1, 2]))
+        h.send(a, {"t": "op", "cid": "alice-001-2", "op": "extend", "id": "s1", "pts": [3, 4.5]})
+
+        for client in (a, b):
+            ops = [op for f in client.frames if f["t"] == "ops" for op in f["ops"]]
+            self.assertEqual([op["seq"] for op in ops], [1, 2])
+            self.assertEqual({op["by"] for op in ops}, {"alice-001"})
+            self.assertEqual(ops[1]["pts"], [3, 4.5])
+
+    def test_other_boards_hear_nothing(self) -> None:
+        """
+        Ops stay on their board.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        c = h.connect("b2", "carol-001")
+
+        h.send(a, add("alice-001-1", "s1", [1, 2]))
+
+        self.assertEqual(kinds(c), ["hello", "state"])
+
+    def test_ops_of_one_turn_leave_as_one_frame(self) -> None:
+        """
+        Ops stored in the same turn of the reactor reach each connection as
+        one frame, prepared once for all.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        b = h.connect("b1", "bobby-001")
+        ops = [{"cid": "alice-001-%d" % n, "op": "add", "item": add("x", "s%d" % n, [n, n])["item"]} for n in range(5)]
+
+        h.send(a, {"t": "ops", "ops": ops})
+
+        frames = [f for f in b.frames if f["t"] == "ops"]
+        self.assertEqual(len(frames), 1)
+        self.assertEqual([op["seq"] for op in frames[0]["ops"]], [1, 2, 3, 4, 5])
+
+    def test_duplicate_cid_is_acknowledged_not_applied(self) -> None:
+        """
+        An op sent twice (a resend after a reconnect) is applied once; the
+        second copy is answered with an C{ack} carrying the first seq, to
+        its sender alone.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        b = h.connect("b1", "bobby-001")
+
+        h.send(a, add("alice-001-1", "s1", [1, 2]))
+        h.send(a, add("alice-001-1", "s1", [1, 2]))
+
+        self.assertEqual(a.frames[-1], {"t": "ack", "cid": "alice-001-1", "seq": 1})
+        self.assertEqual(kinds(b), ["hello", "state", "ops"])
+
+    def test_refused_op_gets_error_with_cid_and_is_not_relayed(self) -> None:
+        """
+        A bad op is answered to its sender with an error naming it, and
+        nobody else hears of it.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        b = h.connect("b1", "bobby-001")
+
+        a.sendMessage(b'{"t":"op","cid":"alice-001-1","op":"add","item":{"id":"s1","kind":"path","pts":[NaN,1],"color":"#000000","width":2}}')
+        h.settle()
+        h.send(a, {"t": "op", "cid": "alice-001-2", "op": "extend", "id": "nope", "pts": [1, 1]})
+
+        errors = [f for f in a.frames if f["t"] == "error"]
+        self.assertEqual([(e["code"], e["cid"]) for e in errors], [("bad_item", "alice-001-1"), ("unknown_item", "alice-001-2")])
+        self.assertEqual(kinds(b), ["hello", "state"])
+        self.assertEqual(self.successResultOf(h.store.load("b1")).seq, 0)
+
+    def test_connection_stays_open_after_errors(self) -> None:
+        """
+        A bad frame does not cost the sender its connection.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+
+        a.sendMessage(b"not json")
+        a.sendMessage(b"\x00\x01", isBinary=True)
+        h.settle()
+        h.send(a, add("alice-001-1", "s1", [1, 2]))
+
+        self.assertEqual([f.get("code") for f in a.frames if f["t"] == "error"], ["bad_json", "bad_frame"])
+        self.assertEqual(a.frames[-1]["t"], "ops")
+        self.assertIsNone(a.closed)
+
+    def test_cursor_goes_to_the_others_only(self) -> None:
+        """
+        Presence is relayed to the others, tagged with the sender, and not
+        stored.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        b = h.connect("b1", "bobby-001")
+
+        h.send(a, {"t": "cursor", "x": 5, "y": 6.5})
+
+        self.assertEqual(b.frames[-1], {"t": "cursor", "by": "alice-001", "x": 5, "y": 6.5})
+        self.assertEqual(kinds(a), ["hello", "state"])
+        self.assertEqual(self.successResultOf(h.store.load("b1")).seq, 0)
+
+    def test_since_sends_only_what_was_missed(self) -> None:
+        """
+        A client reconnecting with C{?since=} gets only the ops after it.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        for n in range(1, 4):
+            h.send(a, add("alice-001-%d" % n, "s%d" % n, [n, n]))
+
+        b = h.connect("b1", "bobby-001", since=1)
+
+        self.assertEqual(kinds(b), ["hello", "ops"])
+        self.assertEqual([op["seq"] for op in b.frames[1]["ops"]], [2, 3])
+
+    def test_since_beyond_the_board_gets_state(self) -> None:
+        """
+        A C{since} that is not a seq of this board gets the whole state.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        h.send(a, add("alice-001-1", "s1", [1, 1]))
+
+        b = h.connect("b1", "bobby-001", since=99)
+
+        self.assertEqual(kinds(b), ["hello", "state"])
+
+    def test_board_leaves_memory_with_its_last_connection(self) -> None:
+        """
+        A board no one is on holds no memory and no subscription.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        b = h.connect("b1", "bobby-001")
+        self.assertIn("b1", h.factory.boards)
+
+        a.sendClose()
+        h.settle()
+        self.assertIn("b1", h.factory.boards)
+        b.sendClose()
+        h.settle()
+
+        self.assertNotIn("b1", h.factory.boards)
+        self.assertEqual(h.store.listening("b1"), 0)
+
+    def test_ops_from_another_process_arrive_in_order(self) -> None:
+        """
+        Ops another daemon stored reach this board's connections in seq
+        order even when they arrive out of order, and each once.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        board = h.factory.boards.get("b1")
+        assert board is not None
+        texts = [
+            stored_text(
+                json.dumps({"cid": "other-%d" % n, "op": "add", "item": add("x", "s%d" % n, [n, n])["item"]}),
+                n,
+                "otherdaemon",
+            )
+            for n in (1, 2, 3)
+        ]
+
+        board.receive(3, texts[2])
+        board.receive(1, texts[0])
+        board.receive(1, texts[0])
+        h.settle()
+        self.assertEqual([op["seq"] for f in a.frames if f["t"] == "ops" for op in f["ops"]], [1])
+        board.receive(2, texts[1])
+        h.settle()
+
+        self.assertEqual([op["seq"] for f in a.frames if f["t"] == "ops" for op in f["ops"]], [1, 2, 3])
+
+    def test_gap_is_filled_from_the_store(self) -> None:
+        """
+        An op lost between processes (pub/sub drops messages while it
+        reconnects) is read from the store's log.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        b = h.connect("b1", "bobby-001")
+        h.send(a, add("alice-001-1", "s1", [1, 1]))
+        board = h.factory.boards.get("b1")
+        assert board is not None
+        # Two ops stored by "another process" whose first message is lost.
+        h.store.unlisten("b1", board.receive)
+        h.send(a, add("alice-001-2", "s2", [2, 2]))
+        h.store.listen("b1", board.receive)
+        h.send(a, add("alice-001-3", "s3", [3, 3]))
+
+        h.clock.advance(1)
+        h.settle()
+
+        seqs = [op["seq"] for f in b.frames if f["t"] == "ops" for op in f["ops"]]
+        self.assertEqual(seqs, [1, 2, 3])
+
+    def test_store_down_tells_the_sender(self) -> None:
+        """
+        When the store does not answer, the sender is told its op was not
+        stored and that the board is not saving; nobody receives the op.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        b = h.connect("b1", "bobby-001")
+        h.store.available = False
+
+        h.send(a, add("alice-001-1", "s1", [1, 1]))
+
+        self.assertEqual(a.frames[-2], {"t": "status", "saving": False, "message": "storage unavailable"})
+        self.assertEqual(a.frames[-1]["code"], "storage_unavailable")
+        self.assertEqual(a.frames[-1]["cid"], "alice-001-1")
+        self.assertEqual(kinds(b), ["hello", "state"])
+
+
+class HandshakeTests(SynchronousTestCase):
+    """
+    The WebSocket path and query are checked before the handshake completes.
+    """
+
+    def test_bad_client_id_is_refused(self) -> None:
+        """
+        A client id outside the contract is refused with 400.
+        """
+        h = Harness()
+        c = h.connect("b1", "bad!")
+        self.assertEqual(c.frames if hasattr(c, "frames") else [], [])
+        self.assertEqual(len(h.factory.boards), 0)
+
+    def test_client_id_is_made_when_missing(self) -> None:
+        """
+        A connection without C{?client=} is given an id in C{hello}.
+        """
+        h = Harness()
+        c = h.connect("b1", "")
+        self.assertRegex(c.frames[0]["you"], r"^[A-Za-z0-9_-]{8,40}$")
