@@ -1,0 +1,255 @@
+# -*- test-case-name: tests.test_stores -*-
+"""
+What the Redis and SQLite stores share, so that both refuse the same ops with
+the same words, keep the same archive format and compact by the same rule.
+
+Nothing here does I/O: the stores call these from the reactor thread or from
+a worker thread alike.
+"""
+
+import zlib
+from typing import Callable, Iterable, Optional
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from whitebrd.frames import BOARD_ID, CLIENT_ID, Op, OpError
+from whitebrd.limits import Limits
+from whitebrd.scene import Scene
+
+__all__ = [
+    "Compactor",
+    "check_append",
+    "check_board",
+    "fold",
+    "pack_chunk",
+    "refusal",
+    "seq_of",
+    "unpack_chunk",
+]
+
+_SEQ_PREFIX = '{"seq":'
+
+# How long a board whose compaction failed waits before the next try, so
+# that a store refusing writes (Redis out of memory, a full disk) is not
+# asked again on every append and the log is not flooded.
+_COMPACT_RETRY_SECONDS = 10.0
+
+
+def check_board(board: str) -> None:
+    """
+    Refuse a board id outside the contract before it reaches a key or a
+    query: an id with C{}} in it would break Redis hash tags.
+
+    @raise ValueError: for an id that does not match L{BOARD_ID}.
+    """
+    if not isinstance(board, str) or not BOARD_ID.fullmatch(board):
+        raise ValueError("board id must match %s, got %r" % (BOARD_ID.pattern, board))
+
+
+def check_append(board: str, by: str, op: Op) -> None:
+    """
+    Check what the stores concatenate into stored text without escaping.
+
+    @raise ValueError: for a bad board id, a C{by} that is not a client id
+        (it goes into the JSON text as it is) or a body that is not a JSON
+        object.
+    """
+    check_board(board)
+    if not isinstance(by, str) or not CLIENT_ID.fullmatch(by):
+        raise ValueError("by must match %s, got %r" % (CLIENT_ID.pattern, by))
+    if not op.body.startswith("{") or len(op.body) < 3:
+        raise ValueError("op body must be a JSON object, got %r" % (op.body[:40],))
+
+
+def refusal(op: Op, code: str, limits: Limits) -> OpError:
+    """
+    The error a store answers when the board refuses C{op}.
+
+    The stores detect the case (a Lua script, an SQL transaction) and name
+    it by C{code}; the sentence the user reads is written here once.
+
+    @param code: C{duplicate_id}, C{unknown_item}, C{board_full} or
+        C{too_many_points}.
+    """
+    first = op.item_ids[0] if op.item_ids else ""
+    if code == "duplicate_id":
+        message = (
+            "item %s is on the board already; an add needs an id the board "
+            "does not show" % (first,)
+        )
+    elif code == "unknown_item" and op.kind == "erase":
+        if len(op.item_ids) == 1:
+            message = "item %s is not on the board, so it cannot be erased" % (first,)
+        else:
+            message = "none of the %d items to erase is on the board" % (
+                len(op.item_ids),
+            )
+    elif code == "unknown_item":
+        message = (
+            "item %s is not on the board (erased, cleared or never added), so it "
+            "cannot be extended" % (first,)
+        )
+    elif code == "board_full":
+        message = (
+            "the board holds its limit of %d items; erase some before drawing "
+            "more" % (limits.max_items_per_board,)
+        )
+    elif code == "too_many_points":
+        message = (
+            "item %s would pass the limit of %d points per item; start a new "
+            "stroke" % (first, limits.max_points_per_item)
+        )
+    else:
+        message = "the board refused the op (%s)" % (code,)
+    return OpError(code, message, op.cid)
+
+
+def seq_of(text: str) -> int:
+    """
+    The seq of a stored op, read from its C{{"seq":N,} prefix without
+    decoding the rest.
+
+    @raise ValueError: when C{text} does not start that way.
+    """
+    if not text.startswith(_SEQ_PREFIX):
+        raise ValueError("stored op does not start with its seq: %r" % (text[:40],))
+    return int(text[len(_SEQ_PREFIX) : text.index(",", len(_SEQ_PREFIX))])
+
+
+def fold(snapshot: Optional[str], texts: Iterable[str]) -> Scene:
+    """
+    The board a snapshot and the ops after it make.
+    """
+    scene = Scene.from_snapshot(snapshot)
+    for text in texts:
+        scene.apply_text(text)
+    return scene
+
+
+def pack_chunk(texts: list[str]) -> bytes:
+    """
+    Ops merged out of a log, as one archive chunk: their texts as UTF-8 JSON
+    lines, zlib-compressed.  Compact JSON holds no raw newline, so a line is
+    an op.
+    """
+    return zlib.compress("\n".join(texts).encode("utf-8"), 6)
+
+
+def unpack_chunk(chunk: "bytes | str") -> list[str]:
+    """
+    The op texts of an archive chunk, oldest first.
+
+    @param chunk: what L{pack_chunk} made.  A client that decodes replies as
+        UTF-8 may hand it over as C{str} when the bytes happen to be valid
+        UTF-8; strict decoding is reversible, so it is encoded back.
+    """
+    if isinstance(chunk, str):
+        chunk = chunk.encode("utf-8")
+    data = zlib.decompress(chunk).decode("utf-8")
+    return data.split("\n") if data else []
+
+
+class Compactor:
+    """
+    When and how often a store folds a board's log into its snapshot.
+
+    A board is compacted after an append leaves its log tail at
+    C{compact_after_ops} ops or more, and after every C{clear} (whose tail
+    folds into a nearly empty snapshot).  At most one compaction runs per
+    board in this process; one asked for meanwhile runs once the current one
+    is done.  A failed compaction loses nothing (the log is left as it was)
+    and is logged; the board is not tried again for a few seconds.
+
+    @ivar compact_after_ops: the tail length that triggers a compaction.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        reactor: IReactorTime,
+        compact_after_ops: int,
+        compact: Callable[[str], "Deferred[None]"],
+        describe: Callable[[], str],
+    ) -> None:
+        """
+        @param compact: folds one board; its Deferred fails when it could not.
+        @param describe: names the store for log messages.
+        """
+        if compact_after_ops < 1:
+            raise ValueError("compact_after_ops must be at least 1, got %r" % (compact_after_ops,))
+        self.compact_after_ops = compact_after_ops
+        self._reactor = reactor
+        self._compact = compact
+        self._describe = describe
+        self._running: dict[str, "Deferred[None]"] = {}
+        self._again: set[str] = set()
+        self._resting: dict[str, float] = {}
+        self._idle_waiters: list["Deferred[None]"] = []
+        self.closed = False
+
+    def after_append(self, board: str, kind: str, tail: int) -> None:
+        """
+        Start a compaction of C{board} in the background if the op just
+        appended calls for one.
+
+        @param kind: the op's kind.
+        @param tail: how many ops the log holds past the snapshot now.
+        """
+        if self.closed or (kind != "clear" and tail < self.compact_after_ops):
+            return
+        if self._resting.get(board, 0.0) > self._reactor.seconds():
+            return
+        if board in self._running:
+            self._again.add(board)
+            return
+        self._start(board)
+
+    def _start(self, board: str) -> None:
+        d = self._compact(board)
+        self._running[board] = d
+        d.addErrback(self._failed, board)
+        d.addBoth(self._done, board)
+
+    def _failed(self, failure: Failure, board: str) -> None:
+        if self.closed:
+            return
+        self._resting[board] = self._reactor.seconds() + _COMPACT_RETRY_SECONDS
+        self.log.warn(
+            "Compacting board {board} in {store} failed, its log is kept as it "
+            "was and compaction is tried again later: {why}",
+            board=board,
+            store=self._describe(),
+            why=failure.getErrorMessage(),
+        )
+
+    def _done(self, _: object, board: str) -> None:
+        del self._running[board]
+        if board in self._again and not self.closed:
+            self._again.discard(board)
+            self._start(board)
+            return
+        if not self._running:
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for waiter in waiters:
+                waiter.callback(None)
+
+    def idle(self) -> "Deferred[None]":
+        """
+        Fires once no compaction runs in this store any more.
+        """
+        if not self._running:
+            return succeed(None)
+        waiter: "Deferred[None]" = Deferred()
+        self._idle_waiters.append(waiter)
+        return waiter
+
+    def close(self) -> None:
+        """
+        Start no more compactions, and forget the ones asked for.
+        """
+        self.closed = True
+        self._again.clear()

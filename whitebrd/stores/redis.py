@@ -1,0 +1,950 @@
+# -*- test-case-name: tests.test_stores -*-
+"""
+Boards in Redis, shared by every daemon that points at the same server.
+
+Each board's keys carry the board id as a hash tag, so that a board lives on
+one shard however keys are spread::
+
+    wb:{<board>}:meta         hash: seq (newest op), base (seq of the snapshot)
+    wb:{<board>}:log          list: op texts with seqs base+1 .. seq
+    wb:{<board>}:snap         string: the snapshot, as Scene.snapshot_text wrote it
+    wb:{<board>}:items        hash: visible item id -> its point count
+    wb:{<board>}:cids:<n>     hash: cid -> seq, for the n-th dedup window
+    wb:{<board>}:archive      list: zlib chunks of the ops merged out of the log
+    wb:{<board>}:ops          pub/sub channel: every op text, as it is appended
+
+An append is one round trip: a Lua script checks the op against the dedup
+window and the board, assigns its seq, stores it and publishes it, all
+atomically, so every daemon sees every board in one order.  The script joins
+strings; it never decodes the JSON a client drew (Lua's JSON library rounds
+floats and cannot tell C{[]} from C{{}}).
+
+Redis must keep what it is given: run it with C{maxmemory-policy noeviction}
+(an evicted C{:log} or C{:items} key corrupts a board) and, where a
+restart must not lose acknowledged ops, with C{appendonly yes}.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, TypeVar
+from urllib.parse import unquote, urlsplit
+
+import txredisapi
+from twisted.internet import defer
+from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.task import deferLater
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from whitebrd.frames import Op, stored_text
+from whitebrd.limits import Limits
+from whitebrd.scene import Scene
+from whitebrd.stores._shared import (
+    Compactor,
+    check_append,
+    check_board,
+    fold,
+    pack_chunk,
+    refusal,
+    seq_of,
+    unpack_chunk,
+)
+from whitebrd.stores.interface import Appended, IStore, OpListener, StoreUnavailable
+
+__all__ = ["RedisAddress", "RedisStore", "parse_redis_url"]
+
+_T = TypeVar("_T")
+
+# Folding a board bigger than this (snapshot plus tail, in characters) runs
+# in the reactor's thread pool, so that opening or compacting a large board
+# does not hold up every other connection.
+_FOLD_IN_THREAD_CHARS = 256 * 1024
+
+# Erase ops name up to Limits.max_ids_per_erase ids; Lua's unpack() fails
+# past about 8000 values, so the script deletes them in slices.
+_APPEND_SCRIPT = """
+local meta, log, items, cids, old_cids = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local cid, kind, by, rest = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local points = tonumber(ARGV[5])
+local max_items, max_points = tonumber(ARGV[6]), tonumber(ARGV[7])
+
+local earlier = redis.call('HGET', cids, cid)
+if not earlier then earlier = redis.call('HGET', old_cids, cid) end
+if earlier then return {1, tonumber(earlier)} end
+
+if kind == 'add' then
+  if redis.call('HEXISTS', items, ARGV[10]) == 1 then return {2, 'duplicate_id'} end
+  if redis.call('HLEN', items) >= max_items then return {2, 'board_full'} end
+  if points > max_points then return {2, 'too_many_points'} end
+elseif kind == 'extend' then
+  local held = redis.call('HGET', items, ARGV[10])
+  if not held then return {2, 'unknown_item'} end
+  if tonumber(held) + points > max_points then return {2, 'too_many_points'} end
+elseif kind == 'erase' then
+  local shown = 0
+  for i = 10, #ARGV do
+    shown = shown + redis.call('HEXISTS', items, ARGV[i])
+    if shown > 0 then break end
+  end
+  if shown == 0 then return {2, 'unknown_item'} end
+end
+
+local seq = redis.call('HINCRBY', meta, 'seq', 1)
+local base = tonumber(redis.call('HGET', meta, 'base') or '0')
+local text = '{"seq":' .. string.format('%d', seq) .. ',"by":"' .. by .. '",' .. rest
+redis.call('RPUSH', log, text)
+
+if kind == 'add' then
+  redis.call('HSET', items, ARGV[10], points)
+elseif kind == 'extend' then
+  redis.call('HINCRBY', items, ARGV[10], points)
+elseif kind == 'erase' then
+  for i = 10, #ARGV, 1000 do
+    redis.call('HDEL', items, unpack(ARGV, i, math.min(i + 999, #ARGV)))
+  end
+elseif kind == 'clear' then
+  redis.call('DEL', items)
+end
+
+redis.call('HSET', cids, cid, seq)
+redis.call('EXPIRE', cids, tonumber(ARGV[8]))
+redis.call('PUBLISH', ARGV[9], text)
+return {0, seq, seq - base}
+"""
+
+# The board as stored: base, snapshot (or nil) and the whole log tail.
+_READ_SCRIPT = """
+local base = tonumber(redis.call('HGET', KEYS[1], 'base') or '0')
+return {base, redis.call('GET', KEYS[3]), redis.call('LRANGE', KEYS[2], 0, -1)}
+"""
+
+# The ops after ARGV[1].  {0, texts} from the log; {-1} when since is not a
+# seq of the board or (with ARGV[2] = 0) when some ops were merged away;
+# otherwise {1, whole log, the newest ARGV[2] archive chunks, chunk count}.
+_TAIL_SCRIPT = """
+local since = tonumber(ARGV[1])
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local base = tonumber(redis.call('HGET', KEYS[1], 'base') or '0')
+if since < 0 or since > seq then return {-1} end
+if since >= base then return {0, redis.call('LRANGE', KEYS[2], since - base, -1)} end
+local chunks = tonumber(ARGV[2])
+if chunks == 0 then return {-1} end
+return {1, redis.call('LRANGE', KEYS[2], 0, -1),
+        redis.call('LRANGE', KEYS[3], -chunks, -1), redis.call('LLEN', KEYS[3])}
+"""
+
+# Moves the ops up to seq ARGV[2] into a snapshot and an archive chunk,
+# unless another process compacted the board since it was read (its base
+# moved): the log only grows at its end, so the first ARGV[2] - ARGV[1]
+# entries are exactly the ops that were folded.
+_COMPACT_SCRIPT = """
+if tonumber(redis.call('HGET', KEYS[1], 'base') or '0') ~= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('SET', KEYS[3], ARGV[3])
+redis.call('LTRIM', KEYS[2], tonumber(ARGV[2]) - tonumber(ARGV[1]), -1)
+redis.call('RPUSH', KEYS[4], ARGV[4])
+redis.call('HSET', KEYS[1], 'base', ARGV[2])
+return 1
+"""
+
+_HISTORY_SCRIPT = """
+return {redis.call('LRANGE', KEYS[2], 0, -1), redis.call('LRANGE', KEYS[1], 0, -1)}
+"""
+
+
+@dataclass(frozen=True)
+class RedisAddress:
+    """
+    Where a Redis server is and how to log in, from a C{redis://} URL.
+
+    @ivar db: the database number (C{SELECT}).  NB: pub/sub channels are
+        shared by all databases of a server, so two deployments on one
+        server must not use the same board ids.
+    """
+
+    host: str
+    port: int
+    db: int = 0
+    password: Optional[str] = None
+    username: Optional[str] = None
+
+    def __str__(self) -> str:
+        """
+        The address for log messages; never the password.
+        """
+        host = "[%s]" % (self.host,) if ":" in self.host else self.host
+        return "%s:%d/%d" % (host, self.port, self.db)
+
+
+def parse_redis_url(url: str) -> RedisAddress:
+    """
+    Read C{redis://[[user]:password@]host[:port][/db]}.
+
+    The port defaults to 6379 and the database to 0; an IPv6 host goes in
+    brackets.
+
+    @raise ValueError: naming what is wrong with C{url}.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as e:
+        raise ValueError("Redis URL %r is not valid: %s" % (url, e))
+    if parts.scheme != "redis":
+        raise ValueError(
+            "Redis URL must start with redis:// (TLS is not supported), got %r" % (url,)
+        )
+    if not parts.hostname:
+        raise ValueError("Redis URL %r names no host" % (url,))
+    if parts.query or parts.fragment:
+        raise ValueError("Redis URL %r has a query or fragment; none is understood" % (url,))
+    path = parts.path.strip("/")
+    if path and not path.isdigit():
+        raise ValueError(
+            "Redis URL %r: the path must be a database number, got %r" % (url, path)
+        )
+    return RedisAddress(
+        host=parts.hostname,
+        port=6379 if port is None else port,
+        db=int(path) if path else 0,
+        password=unquote(parts.password) if parts.password is not None else None,
+        username=unquote(parts.username) if parts.username else None,
+    )
+
+
+def _keys(board: str) -> dict[str, str]:
+    tag = "wb:{%s}:" % (board,)
+    return {
+        name: tag + name for name in ("meta", "log", "snap", "items", "archive", "ops")
+    }
+
+
+class _Subscriber(txredisapi.SubscriberProtocol):  # type: ignore[misc]
+    """
+    The process's pub/sub connection.  Each reconnect builds a new one,
+    which subscribes again to every channel the store wants.
+    """
+
+    factory: "_SubscriberFactory"
+
+    def connectionMade(self) -> "Deferred[None]":
+        d: Deferred[Any] = super().connectionMade()
+
+        # NB: the base class logs in and selects first; it drops the
+        # connection itself when that fails, and leaves _ready false.
+        def ready(_: object) -> None:
+            if self._ready:
+                self.factory.connected(self)
+
+        return d.addCallback(ready)
+
+    def connectionLost(self, reason: Failure) -> None:
+        super().connectionLost(reason)
+        self.factory.lost(self)
+
+    def messageReceived(self, pattern: Optional[str], channel: str, message: str) -> None:
+        self.factory.on_message(channel, message)
+
+    def subscribe_one(self, channel: str) -> None:
+        """
+        Subscribe to one channel per command: txredisapi pairs each
+        confirmation with one waiting command, so several channels in one
+        command would confirm someone else's.
+        """
+
+        def confirmed(_: object) -> None:
+            if self.factory.current is self and channel in self.factory.wanted:
+                self.factory.on_subscribed(channel)
+
+        def failed(failure: Failure) -> None:
+            # The connection went away; the next one subscribes again.
+            failure.trap(txredisapi.ConnectionError, CancelledError)
+
+        try:
+            d = self.subscribe(channel)
+        except txredisapi.ConnectionError:
+            return
+        d.addCallbacks(confirmed, failed)
+
+    def unsubscribe_one(self, channel: str) -> None:
+        try:
+            d = self.unsubscribe(channel)
+        except txredisapi.ConnectionError:
+            return
+        d.addErrback(lambda f: f.trap(txredisapi.ConnectionError, CancelledError))
+
+
+class _SubscriberFactory(txredisapi.SubscriberFactory):  # type: ignore[misc]
+    """
+    Keeps the channels the store wants in L{wanted}, so that a reconnect
+    subscribes to them again.
+
+    @ivar current: the live connection, once it has logged in.
+    """
+
+    protocol = _Subscriber
+
+    def __init__(
+        self,
+        address: RedisAddress,
+        on_message: Callable[[str, str], None],
+        on_subscribed: Callable[[str], None],
+    ) -> None:
+        super().__init__(isLazy=True)
+        self.password = address.password
+        self.username = address.username
+        self.convertNumbers = False
+        self.on_message = on_message
+        self.on_subscribed = on_subscribed
+        self.wanted: set[str] = set()
+        self.current: Optional[_Subscriber] = None
+
+    def want(self, channel: str) -> None:
+        if channel in self.wanted:
+            return
+        self.wanted.add(channel)
+        if self.current is not None:
+            self.current.subscribe_one(channel)
+
+    def unwant(self, channel: str) -> None:
+        if channel not in self.wanted:
+            return
+        self.wanted.discard(channel)
+        if self.current is not None:
+            self.current.unsubscribe_one(channel)
+
+    def connected(self, protocol: _Subscriber) -> None:
+        self.current = protocol
+        for channel in sorted(self.wanted):
+            protocol.subscribe_one(channel)
+
+    def lost(self, protocol: _Subscriber) -> None:
+        if self.current is protocol:
+            self.current = None
+
+
+class _Channel:
+    """
+    One board this store listens to.
+
+    @ivar delivered: the seq of the newest op passed to the listeners, or
+        C{None} until the board's seq at subscription time is known.
+    @ivar early: ops received that cannot be passed on yet, by seq: before
+        C{delivered} is known, or after a gap being filled.
+    """
+
+    def __init__(self, board: str) -> None:
+        self.board = board
+        self.listeners: list[OpListener] = []
+        self.joining: list[tuple[OpListener, "Deferred[None]"]] = []
+        self.delivered: Optional[int] = None
+        self.early: dict[int, str] = {}
+        self.reading_baseline = False
+        self.catching_up = False
+
+
+@implementer(IStore)
+class RedisStore:
+    """
+    Boards in Redis (see the module docstring for the keys), shared with
+    every daemon using the same server.
+
+    No connection is made until the store is first used.  Commands go
+    through one connection on purpose: Redis runs one command at a time
+    anyway, and one connection keeps the appends this process issues in the
+    order it issued them (an C{extend} never overtakes the C{add} it
+    extends).  A second connection carries pub/sub.  Both reconnect by
+    themselves, at most C{reconnect_max_delay_seconds} apart.
+
+    Every call is bounded by C{timeout_seconds}; a timeout or a connection
+    error becomes L{StoreUnavailable}.  Listeners get every op in seq order:
+    a gap (pub/sub drops what is published while it reconnects) is filled
+    from the board's log, or from its archive when the log was compacted
+    meanwhile.
+    """
+
+    name = "redis"
+    log = Logger()
+
+    def __init__(
+        self,
+        reactor: Any,
+        url: str,
+        limits: Limits,
+        timeout_seconds: float = 5.0,
+        dedup_window_seconds: int = 86400,
+        compact_after_ops: int = 1000,
+        reconnect_max_delay_seconds: float = 1.0,
+        log: Optional[Logger] = None,
+    ) -> None:
+        """
+        @param reactor: provides time, TCP and a thread pool.
+        @param url: C{redis://[[user]:password@]host[:port][/db]}.
+        @param limits: the board limits the append script enforces.
+        @param timeout_seconds: how long any Redis call may take.
+        @param dedup_window_seconds: how long a C{cid} is remembered, at
+            least; a cid is kept for one to two windows.
+        @param compact_after_ops: fold a board's log into its snapshot when
+            this many ops follow the snapshot (and after every C{clear}).
+        @param reconnect_max_delay_seconds: the longest wait between two
+            attempts to reach Redis after losing it.
+        @raise ValueError: for a bad URL or a non-positive setting.
+        """
+        if timeout_seconds <= 0:
+            raise ValueError("timeout_seconds must be positive, got %r" % (timeout_seconds,))
+        if dedup_window_seconds < 1:
+            raise ValueError(
+                "dedup_window_seconds must be at least 1, got %r" % (dedup_window_seconds,)
+            )
+        self.address = parse_redis_url(url)
+        if log is not None:
+            self.log = log
+        self._reactor = reactor
+        self._limits = limits
+        self._timeout = timeout_seconds
+        self._window = int(dedup_window_seconds)
+        self._max_delay = reconnect_max_delay_seconds
+        self._compactor = Compactor(
+            reactor, compact_after_ops, self._compact, lambda: "Redis at %s" % (self.address,)
+        )
+        self._pool_factory: Any = None
+        self._redis: Any = None
+        self._subscriber: Optional[_SubscriberFactory] = None
+        self._channels: dict[str, _Channel] = {}
+        self._in_flight: set[Deferred[Any]] = set()
+        self._down_since: Optional[float] = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return "<RedisStore %s>" % (self.address,)
+
+    # Connections
+
+    def _endpoint(self) -> HostnameEndpoint:
+        return HostnameEndpoint(
+            self._reactor, self.address.host, self.address.port, timeout=self._timeout
+        )
+
+    def _tune(self, factory: Any) -> None:
+        factory.initialDelay = min(0.1, self._max_delay)
+        factory.maxDelay = self._max_delay
+
+    def _connection(self) -> Any:
+        """
+        The command connection, started on first use.
+        """
+        if self._closed:
+            raise StoreUnavailable("the Redis store at %s is closed" % (self.address,))
+        if self._redis is None:
+            factory = txredisapi.RedisFactory(
+                str(self.address),
+                self.address.db or None,
+                1,
+                isLazy=True,
+                handler=txredisapi.ConnectionHandler,
+                charset="utf-8",
+                password=self.address.password,
+                convertNumbers=False,
+                username=self.address.username,
+            )
+            self._tune(factory)
+            factory.startConnecting(self._endpoint())
+            self._pool_factory = factory
+            self._redis = factory.handler
+        return self._redis
+
+    def _subscriptions(self) -> _SubscriberFactory:
+        if self._subscriber is None:
+            factory = _SubscriberFactory(
+                self.address, self._message_received, self._subscribed
+            )
+            self._tune(factory)
+            factory.startConnecting(self._endpoint())
+            self._subscriber = factory
+        return self._subscriber
+
+    def _call(self, what: str, command: Callable[[Any], "Deferred[_T]"]) -> "Deferred[_T]":
+        """
+        Run one Redis command, bounded by the timeout.
+
+        @param what: what the command is for, for log messages.
+        @param command: issues the command on the connection it is given.
+        @return: the command's Deferred; it fails with L{StoreUnavailable}
+            when Redis does not answer in time, is unreachable or refuses to
+            run commands (loading, out of memory, read-only).
+        """
+        try:
+            d = command(self._connection())
+        except StoreUnavailable:
+            return defer.fail()
+        self._in_flight.add(d)
+        d.addTimeout(self._timeout, self._reactor)
+
+        def done(result: Any) -> Any:
+            self._in_flight.discard(d)
+            if isinstance(result, Failure):
+                return self._unavailable(result, what)
+            self._answered()
+            return result
+
+        return d.addBoth(done)
+
+    def _unavailable(self, failure: Failure, what: str) -> Failure:
+        if failure.check(defer.TimeoutError):
+            why = "no answer within %g s" % (self._timeout,)
+        elif failure.check(CancelledError):
+            why = "the store was closed" if self._closed else "the call was cancelled"
+        elif failure.check(txredisapi.ResponseError):
+            why = "Redis refused: %s" % (failure.getErrorMessage(),)
+        elif failure.check(txredisapi.ConnectionError, ConnectionError):
+            why = "connection lost: %s" % (failure.getErrorMessage(),)
+        else:
+            return failure
+        if not self._closed:
+            if self._down_since is None:
+                self._down_since = self._reactor.seconds()
+                self.log.warn(
+                    "Redis at {address} unreachable ({what}: {why}); ops are not "
+                    "stored until it answers",
+                    address=self.address,
+                    what=what,
+                    why=why,
+                )
+            else:
+                self.log.debug(
+                    "Redis at {address} still unreachable ({what}: {why})",
+                    address=self.address,
+                    what=what,
+                    why=why,
+                )
+        return Failure(StoreUnavailable("Redis at %s: %s (%s)" % (self.address, why, what)))
+
+    def _answered(self) -> None:
+        if self._down_since is not None:
+            self.log.info(
+                "Redis at {address} answers again after {seconds:.1f} s",
+                address=self.address,
+                seconds=self._reactor.seconds() - self._down_since,
+            )
+            self._down_since = None
+
+    def _work(self, size: int, work: Callable[..., _T], *args: Any) -> "Deferred[_T]":
+        """
+        Run CPU work on a board (folding, encoding) in the reactor thread
+        when C{size} (characters) is small, in its thread pool otherwise.
+        """
+        if size < _FOLD_IN_THREAD_CHARS or self._closed:
+            try:
+                return succeed(work(*args))
+            except Exception:
+                return defer.fail()
+        return deferToThreadPool(
+            self._reactor, self._reactor.getThreadPool(), work, *args
+        )
+
+    # IStore
+
+    def append(self, board: str, by: str, op: Op) -> "Deferred[Appended]":
+        """
+        Store C{op} in one round trip (see the module docstring).
+
+        Appends issued by this store without waiting for each other are
+        applied in the order they were issued.
+        """
+        check_append(board, by, op)
+        keys = _keys(board)
+        bucket = int(self._reactor.seconds()) // self._window
+        cids = "wb:{%s}:cids:%d" % (board, bucket)
+        old_cids = "wb:{%s}:cids:%d" % (board, bucket - 1)
+        args = [
+            op.cid,
+            op.kind,
+            by,
+            op.body[1:],
+            op.points,
+            self._limits.max_items_per_board,
+            self._limits.max_points_per_item,
+            2 * self._window,
+            keys["ops"],
+            *op.item_ids,
+        ]
+        d = self._call(
+            "append to board %s" % (board,),
+            lambda redis: redis.eval(
+                _APPEND_SCRIPT, [keys["meta"], keys["log"], keys["items"], cids, old_cids], args
+            ),
+        )
+
+        def answered(reply: list[Any]) -> Appended:
+            status = int(reply[0])
+            if status == 1:
+                return Appended(int(reply[1]), None, duplicate=True)
+            if status == 2:
+                raise refusal(op, str(reply[1]), self._limits)
+            seq, tail = int(reply[1]), int(reply[2])
+            self._compactor.after_append(board, op.kind, tail)
+            return Appended(seq, stored_text(op.body, seq, by))
+
+        return d.addCallback(answered)
+
+    def load(self, board: str) -> "Deferred[Scene]":
+        """
+        The snapshot and the log tail, read in one round trip and folded.
+        """
+        check_board(board)
+        keys = _keys(board)
+        d = self._call(
+            "load board %s" % (board,),
+            lambda redis: redis.eval(
+                _READ_SCRIPT, [keys["meta"], keys["log"], keys["snap"]], []
+            ),
+        )
+
+        def read(reply: list[Any]) -> "Deferred[Scene]":
+            snapshot, texts = reply[1], list(reply[2])
+            return self._work(_size(snapshot, texts), fold, snapshot, texts)
+
+        return d.addCallback(read)
+
+    def ops_since(self, board: str, since: int) -> "Deferred[Optional[list[str]]]":
+        """
+        The log after C{since}, or C{None} once those ops were compacted or
+        when C{since} is past the board's newest seq.
+        """
+        check_board(board)
+        keys = _keys(board)
+        d = self._call(
+            "read board %s since %d" % (board, since),
+            lambda redis: redis.eval(
+                _TAIL_SCRIPT,
+                [keys["meta"], keys["log"], keys["archive"]],
+                [int(since), 0],
+            ),
+        )
+        return d.addCallback(lambda reply: list(reply[1]) if int(reply[0]) == 0 else None)
+
+    def history(self, board: str) -> "Deferred[list[str]]":
+        """
+        Every op the board holds, archived or not, oldest first: what a
+        replay reads.  Not part of L{IStore}; costs the whole history.
+        """
+        check_board(board)
+        keys = _keys(board)
+        d = self._call(
+            "read the history of board %s" % (board,),
+            lambda redis: redis.eval(_HISTORY_SCRIPT, [keys["log"], keys["archive"]], []),
+        )
+
+        def unpacked(reply: list[Any]) -> list[str]:
+            texts: list[str] = []
+            for chunk in reply[0]:
+                texts.extend(unpack_chunk(chunk))
+            return texts + list(reply[1])
+
+        return d.addCallback(unpacked)
+
+    def listen(self, board: str, listener: OpListener) -> "Deferred[None]":
+        """
+        Subscribe to the board's channel (once per board in this process)
+        and fire once Redis has confirmed it and the board's seq at that
+        point is known: every op after that seq reaches C{listener}.
+        """
+        check_board(board)
+        if self._closed:
+            return defer.fail(StoreUnavailable("the Redis store at %s is closed" % (self.address,)))
+        channel = self._channels.get(board)
+        if channel is None:
+            channel = self._channels[board] = _Channel(board)
+            self._subscriptions().want(_keys(board)["ops"])
+        elif channel.delivered is not None and not channel.reading_baseline:
+            channel.listeners.append(listener)
+            return succeed(None)
+
+        joined: Deferred[None] = Deferred()
+        entry = (listener, joined)
+        channel.joining.append(entry)
+        joined.addTimeout(self._timeout, self._reactor)
+
+        def failed(failure: Failure) -> Failure:
+            if entry in channel.joining:
+                channel.joining.remove(entry)
+            self._forget_if_unused(channel)
+            if failure.check(defer.TimeoutError):
+                return self._unavailable(failure, "subscribe to board %s" % (board,))
+            return failure
+
+        return joined.addErrback(failed)
+
+    def unlisten(self, board: str, listener: OpListener) -> None:
+        channel = self._channels.get(board)
+        if channel is None:
+            return
+        if listener in channel.listeners:
+            channel.listeners.remove(listener)
+        else:
+            for entry in channel.joining:
+                if entry[0] is listener:
+                    channel.joining.remove(entry)
+                    entry[1].cancel()
+                    break
+        self._forget_if_unused(channel)
+
+    def ping(self) -> "Deferred[None]":
+        d = self._call("ping", lambda redis: redis.ping())
+        return d.addCallback(lambda _: None)
+
+    def idle(self) -> "Deferred[None]":
+        """
+        Fires once no compaction started by this store is running: for
+        tests, and for a shutdown that would rather not interrupt one (an
+        interrupted compaction loses nothing either way).
+        """
+        return self._compactor.idle()
+
+    def close(self) -> "Deferred[None]":
+        """
+        Stop compacting, fail what is still waiting for Redis with
+        L{StoreUnavailable}, and disconnect.
+        """
+        if self._closed:
+            return succeed(None)
+        self._closed = True
+        self._compactor.close()
+        for channel in list(self._channels.values()):
+            for _, joined in channel.joining:
+                joined.cancel()
+        self._channels.clear()
+        for d in list(self._in_flight):
+            d.cancel()
+        closing = [
+            factory.disconnect()
+            for factory in (self._pool_factory, self._subscriber)
+            if factory is not None
+        ]
+        done = defer.gatherResults(closing, consumeErrors=True)
+        # NB: txredisapi hands a new connection to its pool one reactor turn
+        # after it logs in; give that turn so that nothing is left behind.
+        done.addCallback(lambda _: deferLater(self._reactor, 0, lambda: None))
+        return done
+
+    # Listening
+
+    def _forget_if_unused(self, channel: _Channel) -> None:
+        if channel.listeners or channel.joining:
+            return
+        if self._channels.get(channel.board) is channel:
+            del self._channels[channel.board]
+            if self._subscriber is not None:
+                self._subscriber.unwant(_keys(channel.board)["ops"])
+
+    def _subscribed(self, name: str) -> None:
+        """
+        Redis confirmed a subscription: learn the board's seq the first
+        time, read what pub/sub may have dropped on later ones.
+        """
+        channel = self._channels.get(name[len("wb:{") : -len("}:ops")])
+        if channel is None:
+            return
+        if channel.delivered is None:
+            self._read_baseline(channel)
+        else:
+            self._catch_up(channel)
+
+    def _read_baseline(self, channel: _Channel) -> None:
+        if channel.reading_baseline:
+            return
+        channel.reading_baseline = True
+        board = channel.board
+        d = self._call(
+            "subscribe to board %s" % (board,),
+            lambda redis: redis.hget(_keys(board)["meta"], "seq"),
+        )
+
+        def known(seq: Optional[str]) -> None:
+            channel.reading_baseline = False
+            if self._channels.get(board) is not channel:
+                return
+            channel.delivered = int(seq or 0)
+            joining, channel.joining = channel.joining, []
+            for listener, joined in joining:
+                channel.listeners.append(listener)
+                joined.callback(None)
+            self._drain(channel)
+
+        def failed(failure: Failure) -> None:
+            channel.reading_baseline = False
+            failure.trap(StoreUnavailable)
+            joining, channel.joining = channel.joining, []
+            for _, joined in joining:
+                if not joined.called:
+                    joined.errback(failure)
+            self._forget_if_unused(channel)
+
+        d.addCallbacks(known, failed)
+
+    def _message_received(self, name: str, text: str) -> None:
+        channel = self._channels.get(name[len("wb:{") : -len("}:ops")])
+        if channel is None:
+            return
+        try:
+            seq = seq_of(text)
+        except ValueError:
+            self.log.warn(
+                "Ignored a message on {channel} that is not a stored op: {text}",
+                channel=name,
+                text=text[:80],
+            )
+            return
+        if channel.delivered is None or seq > channel.delivered:
+            channel.early[seq] = text
+        self._drain(channel)
+
+    def _drain(self, channel: _Channel) -> None:
+        """
+        Pass on the early ops that follow the last one delivered, and fill
+        a gap from Redis when one shows.
+        """
+        if channel.delivered is None or channel.catching_up:
+            return
+        for seq in [seq for seq in channel.early if seq <= channel.delivered]:
+            del channel.early[seq]
+        while channel.delivered + 1 in channel.early:
+            channel.delivered += 1
+            text = channel.early.pop(channel.delivered)
+            for listener in list(channel.listeners):
+                try:
+                    listener(channel.delivered, text)
+                except Exception:
+                    self.log.failure(
+                        "A listener of board {board} failed on op {seq}",
+                        board=channel.board,
+                        seq=channel.delivered,
+                    )
+        if channel.early:
+            self._catch_up(channel)
+
+    def _catch_up(self, channel: _Channel) -> None:
+        if channel.catching_up or channel.delivered is None:
+            return
+        channel.catching_up = True
+        start = channel.delivered
+        d = self._ops_after(channel.board, start)
+
+        def read(texts: Optional[list[str]]) -> None:
+            channel.catching_up = False
+            if self._channels.get(channel.board) is not channel:
+                return
+            for text in texts or ():
+                seq = seq_of(text)
+                if seq > channel.delivered:  # type: ignore[operator]
+                    channel.early[seq] = text
+            if channel.early and start + 1 not in channel.early:
+                # Neither the log nor the archive has the missing ops: pass
+                # on what there is rather than stall the board for good.
+                first = min(channel.early)
+                self.log.error(
+                    "Ops {start} to {end} of board {board} are missing from Redis "
+                    "at {address}; listeners skip them",
+                    start=start + 1,
+                    end=first - 1,
+                    board=channel.board,
+                    address=self.address,
+                )
+                channel.delivered = first - 1
+            self._drain(channel)
+
+        def failed(failure: Failure) -> None:
+            # The next subscription confirmation or message tries again.
+            channel.catching_up = False
+            failure.trap(StoreUnavailable)
+
+        d.addCallbacks(read, failed)
+
+    def _ops_after(self, board: str, since: int, chunks: int = 1) -> "Deferred[Optional[list[str]]]":
+        """
+        The ops after C{since}, from the log or, when it was compacted past
+        C{since}, from the newest archive chunks as well.
+        """
+        keys = _keys(board)
+        d = self._call(
+            "catch up on board %s" % (board,),
+            lambda redis: redis.eval(
+                _TAIL_SCRIPT,
+                [keys["meta"], keys["log"], keys["archive"]],
+                [since, chunks],
+            ),
+        )
+
+        def read(reply: list[Any]) -> "Optional[list[str]] | Deferred[Optional[list[str]]]":
+            status = int(reply[0])
+            if status == 0:
+                return list(reply[1])
+            if status == -1:
+                return None
+            texts: list[str] = []
+            for chunk in reply[2]:
+                texts.extend(unpack_chunk(chunk))
+            texts.extend(reply[1])
+            if texts and seq_of(texts[0]) > since + 1 and len(reply[2]) < int(reply[3]):
+                return self._ops_after(board, since, chunks * 2)
+            return [text for text in texts if seq_of(text) > since]
+
+        return d.addCallback(read)
+
+    # Compaction
+
+    def _compact(self, board: str) -> "Deferred[None]":
+        keys = _keys(board)
+        d = self._call(
+            "read board %s to compact it" % (board,),
+            lambda redis: redis.eval(
+                _READ_SCRIPT, [keys["meta"], keys["log"], keys["snap"]], []
+            ),
+        )
+
+        def read(reply: list[Any]) -> "Optional[Deferred[None]]":
+            base, snapshot, texts = int(reply[0]), reply[1], list(reply[2])
+            if not texts:
+                return None
+            made = self._work(_size(snapshot, texts), _compaction, snapshot, texts)
+            return made.addCallback(write, base, len(texts))
+
+        def write(made: tuple[int, str, bytes], base: int, count: int) -> "Deferred[None]":
+            seq, snapshot, chunk = made
+            written = self._call(
+                "compact board %s" % (board,),
+                lambda redis: redis.eval(
+                    _COMPACT_SCRIPT,
+                    [keys["meta"], keys["log"], keys["snap"], keys["archive"]],
+                    [base, seq, snapshot, chunk],
+                ),
+            )
+
+            def logged(moved: int) -> None:
+                if int(moved):
+                    self.log.debug(
+                        "Board {board}: {count} ops folded into the snapshot at seq {seq}",
+                        board=board,
+                        count=count,
+                        seq=seq,
+                    )
+
+            return written.addCallback(logged)
+
+        return d.addCallback(read)
+
+
+def _size(snapshot: Optional[str], texts: list[str]) -> int:
+    return len(snapshot or "") + sum(len(text) for text in texts)
+
+
+def _compaction(snapshot: Optional[str], texts: list[str]) -> tuple[int, str, bytes]:
+    """
+    The new snapshot's seq and text, and the archive chunk of the ops
+    folded into it.
+    """
+    scene = fold(snapshot, texts)
+    return scene.seq, scene.snapshot_text(), pack_chunk(texts)
