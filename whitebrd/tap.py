@@ -119,7 +119,7 @@ def makeService(options: Options) -> IService:
         if options["redis"] is not None:
             from whitebrd.stores.redis import RedisStore
 
-            return RedisStore.from_url(reactor, options["redis"], limits, timeout_seconds=timeout)
+            return RedisStore(reactor, options["redis"], limits, timeout_seconds=timeout)
         from whitebrd.stores.sqlite import SQLiteStore
 
         return SQLiteStore(reactor, str(Path(options["data"]).resolve()), limits)
