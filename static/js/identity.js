@@ -1,0 +1,111 @@
+// Who this browser is on a board, and names for what it makes: the client
+// id (kept in local storage), op cids and item ids.
+
+const ALPHABET =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+const CLIENT_KEY = "whitebrd.client";
+const COUNTER_KEY = "whitebrd.cid";
+const CLIENT_ID = /^[A-Za-z0-9_-]{16,22}$/;
+
+/**
+ * A random string of URL-safe characters, 6 bits of randomness each.
+ *
+ * @param {number} length how many characters
+ * @returns {string}
+ */
+export function randomId(length) {
+  const bytes = new Uint8Array(length);
+  crypto.getRandomValues(bytes);
+  let id = "";
+  for (const byte of bytes) {
+    // NB: 64 divides 256, so masking keeps every character equally likely.
+    id += ALPHABET[byte & 63];
+  }
+  return id;
+}
+
+/**
+ * A new item id: 14 characters, 84 random bits, so two people drawing on
+ * one board never pick the same.
+ *
+ * @returns {string}
+ */
+export function newItemId() {
+  return randomId(14);
+}
+
+/**
+ * This browser's identity: its client id and a source of op cids.
+ *
+ * The client id is made once and kept in storage, so a person stays the
+ * same person across reloads (for per-person undo and presence later). The
+ * cid counter is kept there too, so a cid never repeats after a reload:
+ * the server takes a repeated cid for a retry and drops the op.
+ */
+export class Identity {
+  /**
+   * @param {Storage|null} storage local storage, or null where the browser
+   *   refuses it (then the identity lasts as long as the page)
+   */
+  constructor(storage) {
+    this._storage = storage;
+    this.clientId = this._load(CLIENT_KEY);
+    if (!this.clientId || !CLIENT_ID.test(this.clientId)) {
+      this.clientId = randomId(22);
+      this._save(CLIENT_KEY, this.clientId);
+    }
+    const stored = Number.parseInt(this._load(COUNTER_KEY) || "0", 10);
+    this._counter = Number.isSafeInteger(stored) && stored > 0 ? stored : 0;
+  }
+
+  /**
+   * The next op cid, `<client id>-<counter>`; the counter is saved before
+   * the cid is handed out.
+   *
+   * @returns {string}
+   */
+  nextCid() {
+    // Another tab of this browser may have moved the shared counter on.
+    const stored = Number.parseInt(this._load(COUNTER_KEY) || "0", 10);
+    if (Number.isSafeInteger(stored) && stored > this._counter) {
+      this._counter = stored;
+    }
+    this._counter += 1;
+    this._save(COUNTER_KEY, String(this._counter));
+    return `${this.clientId}-${this._counter}`;
+  }
+
+  _load(key) {
+    try {
+      return this._storage ? this._storage.getItem(key) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  _save(key, value) {
+    try {
+      if (this._storage) {
+        this._storage.setItem(key, value);
+      }
+    } catch {
+      // A full or disabled storage costs persistence, not drawing.
+    }
+  }
+}
+
+/**
+ * The page's local storage, or null where the browser refuses it (some
+ * privacy modes throw on access).
+ *
+ * @returns {Storage|null}
+ */
+export function localStore() {
+  try {
+    const storage = window.localStorage;
+    storage.getItem(CLIENT_KEY);
+    return storage;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,285 @@
+// The wire contract as the client sees it (docs/protocol.md): checking what
+// the server sends before anything uses it, and building what we send.
+// DOM-free, so tests reach it.
+
+import { MAX_COORDINATE } from "./geometry.js";
+
+const ITEM_ID = /^[A-Za-z0-9_-]{1,40}$/;
+const COLOR = /^#[0-9a-fA-F]{6}$/;
+const KINDS = new Set(["path", "line", "rect", "ellipse", "text"]);
+const TWO_POINTS = new Set(["line", "rect", "ellipse"]);
+
+function _isObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function _isSeq(value) {
+  return Number.isSafeInteger(value) && value >= 0;
+}
+
+function _isNumberIn(value, low, high) {
+  return (
+    typeof value === "number" &&
+    Number.isFinite(value) &&
+    value >= low &&
+    value <= high
+  );
+}
+
+/**
+ * Whether a value is a flat list of one or more points within the
+ * contract's range.
+ *
+ * @param {*} pts
+ * @returns {boolean}
+ */
+export function isPoints(pts) {
+  if (!Array.isArray(pts) || pts.length === 0 || pts.length % 2 !== 0) {
+    return false;
+  }
+  for (const value of pts) {
+    if (!_isNumberIn(value, -MAX_COORDINATE, MAX_COORDINATE)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Whether a value is an item this client can keep and draw. Fields the
+ * client does not know are tolerated, since later versions of the contract
+ * may add some; what it needs must be well formed.
+ *
+ * @param {*} item
+ * @returns {boolean}
+ */
+export function isItem(item) {
+  if (!_isObject(item) || typeof item.id !== "string") {
+    return false;
+  }
+  if (!ITEM_ID.test(item.id) || !KINDS.has(item.kind)) {
+    return false;
+  }
+  if (!isPoints(item.pts)) {
+    return false;
+  }
+  if (TWO_POINTS.has(item.kind) && item.pts.length !== 4) {
+    return false;
+  }
+  if (item.kind === "text") {
+    if (item.pts.length !== 2 || typeof item.text !== "string") {
+      return false;
+    }
+    if (!_isNumberIn(item.size, 1, 1000)) {
+      return false;
+    }
+  }
+  if (typeof item.color !== "string" || !COLOR.test(item.color)) {
+    return false;
+  }
+  if (!_isNumberIn(item.width, 0.5, 200)) {
+    return false;
+  }
+  if ("opacity" in item && !_isNumberIn(item.opacity, 0, 1)) {
+    return false;
+  }
+  if ("fill" in item && item.fill !== null) {
+    return typeof item.fill === "string" && COLOR.test(item.fill);
+  }
+  return true;
+}
+
+function _isIds(ids) {
+  return (
+    Array.isArray(ids) &&
+    ids.length > 0 &&
+    ids.every((id) => typeof id === "string" && ITEM_ID.test(id))
+  );
+}
+
+/**
+ * Check one op as the server relays it. An op of a kind this client does
+ * not know, or one whose body is malformed, still carries a seq that the
+ * client must count, so it comes back with `op` set to "unknown".
+ *
+ * @param {*} value one entry of an `ops` frame
+ * @returns {object|null} the op, or null when not even its seq is usable
+ */
+export function checkOp(value) {
+  if (!_isObject(value) || !_isSeq(value.seq) || value.seq < 1) {
+    return null;
+  }
+  const base = {
+    seq: value.seq,
+    by: typeof value.by === "string" ? value.by : "",
+    cid: typeof value.cid === "string" ? value.cid : "",
+  };
+  switch (value.op) {
+    case "add":
+      if (isItem(value.item)) {
+        return { ...base, op: "add", item: value.item };
+      }
+      break;
+    case "extend":
+      if (typeof value.id === "string" && isPoints(value.pts)) {
+        return { ...base, op: "extend", id: value.id, pts: value.pts };
+      }
+      break;
+    case "erase":
+      if (_isIds(value.ids)) {
+        return { ...base, op: "erase", ids: value.ids };
+      }
+      break;
+    case "clear":
+      return { ...base, op: "clear" };
+    default:
+      break;
+  }
+  return { ...base, op: "unknown" };
+}
+
+/**
+ * Parse and check one frame from the server.
+ *
+ * @param {string} text the frame's text
+ * @returns {object|null} the frame with only checked fields, or null for a
+ *   frame that is not JSON, has no known `t`, or has malformed fields
+ */
+export function parseFrame(text) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!_isObject(value) || typeof value.t !== "string") {
+    return null;
+  }
+
+  switch (value.t) {
+    case "hello":
+      if (typeof value.board === "string" && _isSeq(value.seq)) {
+        const you = typeof value.you === "string" ? value.you : "";
+        return { t: "hello", board: value.board, you, seq: value.seq };
+      }
+      return null;
+    case "state":
+      if (_isSeq(value.seq) && Array.isArray(value.items)) {
+        // One bad item costs that item, not the board.
+        return {
+          t: "state",
+          seq: value.seq,
+          items: value.items.filter(isItem),
+          more: value.more === true,
+        };
+      }
+      return null;
+    case "ops": {
+      if (!Array.isArray(value.ops)) {
+        return null;
+      }
+      const ops = value.ops.map(checkOp);
+      return ops.includes(null) ? null : { t: "ops", ops };
+    }
+    case "ack":
+      if (typeof value.cid === "string" && _isSeq(value.seq)) {
+        return { t: "ack", cid: value.cid, seq: value.seq };
+      }
+      return null;
+    case "error": {
+      if (typeof value.message !== "string") {
+        return null;
+      }
+      const frame = {
+        t: "error",
+        code: typeof value.code === "string" ? value.code : "error",
+        message: value.message,
+      };
+      if (typeof value.cid === "string") {
+        frame.cid = value.cid;
+      }
+      return frame;
+    }
+    case "status":
+      return _checkStatus(value);
+    case "cursor":
+      if (
+        typeof value.by === "string" &&
+        _isNumberIn(value.x, -MAX_COORDINATE, MAX_COORDINATE) &&
+        _isNumberIn(value.y, -MAX_COORDINATE, MAX_COORDINATE)
+      ) {
+        return { t: "cursor", by: value.by, x: value.x, y: value.y };
+      }
+      return null;
+    default:
+      return null;
+  }
+}
+
+function _checkStatus(value) {
+  // Storage is unavailable when the frame says so in either of the forms
+  // the server may use: {"storage": "unavailable"} or {"saving": false}.
+  let saving = true;
+  if (typeof value.storage === "string") {
+    saving = value.storage === "ok";
+  }
+  if (typeof value.saving === "boolean") {
+    saving = value.saving;
+  }
+  const message = typeof value.message === "string" ? value.message : "";
+  return { t: "status", saving, message };
+}
+
+/**
+ * The frame that sends one op.
+ *
+ * @param {object} op an op as kept in the outbox: cid, op and its fields
+ * @returns {string} the frame's JSON text
+ */
+export function opFrame(op) {
+  return JSON.stringify({ t: "op", ...op });
+}
+
+/**
+ * An `add` op.
+ *
+ * @param {string} cid
+ * @param {object} item a valid item
+ * @returns {object}
+ */
+export function addOp(cid, item) {
+  return { cid, op: "add", item };
+}
+
+/**
+ * An `extend` op: points added to a path being drawn.
+ *
+ * @param {string} cid
+ * @param {string} id the path's item id
+ * @param {number[]} pts flat points, rounded
+ * @returns {object}
+ */
+export function extendOp(cid, id, pts) {
+  return { cid, op: "extend", id, pts };
+}
+
+/**
+ * An `erase` op.
+ *
+ * @param {string} cid
+ * @param {string[]} ids the items to remove
+ * @returns {object}
+ */
+export function eraseOp(cid, ids) {
+  return { cid, op: "erase", ids };
+}
+
+/**
+ * A `clear` op.
+ *
+ * @param {string} cid
+ * @returns {object}
+ */
+export function clearOp(cid) {
+  return { cid, op: "clear" };
+}

@@ -1,0 +1,329 @@
+// Keeping the scene in step with the server: the connection's frames in,
+// this page's ops out through the outbox, and the seq the page holds.
+
+import { Connection } from "./connection.js";
+import { opFrame, parseFrame } from "./protocol.js";
+import { FrameTask, SLICE_MS } from "./schedule.js";
+
+/** Items put into the scene between two looks at the clock. */
+const LOAD_CHUNK = 256;
+
+/** What a close code from the server means to the person drawing. */
+const CLOSE_REASONS = {
+  1007: "The server refused a malformed message.",
+  1008: "The server cut the connection: too many messages.",
+  1009: "The server refused a message that was too large.",
+};
+
+/**
+ * The page's link to its board.
+ *
+ * Ops drawn here are applied to the scene at once, kept in the outbox and
+ * sent; the server's copy of each (or an `ack`) confirms it. Frames from
+ * the server are queued and applied in order, a few milliseconds per
+ * animation frame, so a big state never freezes the page.
+ *
+ * After every (re)connection it waits until it has caught up with the
+ * server (its seq reached the `hello` seq) before resending the outbox, so
+ * that an op the server stored before the drop comes back as its own
+ * copy, not as an `ack` followed by a copy taken for someone else's.
+ */
+export class BoardSync {
+  /**
+   * @param {object} options
+   * @param {string} options.board the board id
+   * @param {string} options.clientId this browser's client id
+   * @param {import("./scene.js").Scene} options.scene
+   * @param {import("./render.js").Renderer} options.renderer
+   * @param {import("./outbox.js").Outbox} options.outbox
+   * @param {string} options.origin "ws://host" or "wss://host"
+   * @param {(message: string) => void} options.notify shows a message
+   * @param {() => void} options.changed called when `status`, `seq` or the
+   *   outbox's length may have changed
+   */
+  constructor(options) {
+    this.board = options.board;
+    this.clientId = options.clientId;
+    this.scene = options.scene;
+    this.renderer = options.renderer;
+    this.outbox = options.outbox;
+    this._origin = options.origin;
+    this._notify = options.notify;
+    this._changed = options.changed;
+
+    /** The seq of the newest op the scene holds; 0 while none is known. */
+    this.seq = 0;
+    /** False while a `status` frame says ops are not being stored. */
+    this.saving = true;
+    this._since = 0;
+    this._fresh = false;
+    this._helloSeq = null;
+    this._caughtUp = false;
+    this._loadingState = false;
+    this._inbox = [];
+    this._stateIndex = 0;
+    this._ackedAhead = new Map();
+    this._drainTask = new FrameTask(() => this._drain());
+    this.connection = new Connection(() => this._url(), {
+      open: () => this._opened(),
+      message: (text) => this._received(text),
+      close: (event) => this._closed(event),
+      state: () => this._changed(),
+    });
+  }
+
+  /** Connect, and stay connected. */
+  start() {
+    this.connection.start();
+  }
+
+  /**
+   * The state to show: "live" once caught up on an open socket,
+   * "connecting" until then, "offline" while waiting to reconnect.
+   *
+   * @returns {string}
+   */
+  get status() {
+    if (this.connection.state === "open") {
+      return this._caughtUp ? "live" : "connecting";
+    }
+    return this.connection.state;
+  }
+
+  /**
+   * Draw an op made on this page: apply it, keep it, send it.
+   *
+   * @param {object} op an op with its cid (see protocol.js)
+   */
+  submit(op) {
+    const change = this.scene.apply(op);
+    this.renderer.show(change);
+    const entry = this.outbox.push(op, change !== null);
+    if (this._caughtUp && !entry.sent) {
+      entry.sent = this.connection.send(opFrame(entry.op));
+    }
+    this._changed();
+  }
+
+  _url() {
+    const since = this._fresh ? 0 : this.seq;
+    this._fresh = false;
+    this._since = since;
+    const client = encodeURIComponent(this.clientId);
+    let url = `${this._origin}/b/${this.board}/ws?client=${client}`;
+    if (since > 0) {
+      url += `&since=${since}`;
+    }
+    return url;
+  }
+
+  _opened() {
+    this._helloSeq = null;
+    this._caughtUp = false;
+    this._changed();
+  }
+
+  _closed(event) {
+    // Frames still queued belong to the old connection; the next one asks
+    // for them again from the seq the scene holds.
+    this._inbox = [];
+    this._caughtUp = false;
+    this._helloSeq = null;
+    const reason = CLOSE_REASONS[event.code];
+    if (reason) {
+      this._notify(event.reason ? `${reason} (${event.reason})` : reason);
+    }
+    this._changed();
+  }
+
+  _received(text) {
+    const frame = parseFrame(text);
+    if (!frame) {
+      console.warn("whitebrd: ignored a malformed frame", text.slice(0, 200));
+      return;
+    }
+    this._inbox.push(frame);
+    if (this._inbox.length === 1) {
+      this._drain();
+    }
+  }
+
+  _drain() {
+    const deadline = performance.now() + SLICE_MS;
+    while (this._inbox.length) {
+      const frame = this._inbox[0];
+      if (frame.t === "state") {
+        if (!this._loadState(frame, deadline)) {
+          this._drainTask.request();
+          break;
+        }
+      } else {
+        this._handle(frame);
+      }
+      if (this._inbox[0] === frame) {
+        this._inbox.shift();
+      }
+      if (performance.now() > deadline && this._inbox.length) {
+        this._drainTask.request();
+        break;
+      }
+    }
+    this._changed();
+  }
+
+  _handle(frame) {
+    switch (frame.t) {
+      case "hello":
+        this._hello(frame);
+        break;
+      case "ops":
+        for (const op of frame.ops) {
+          if (!this._applyRemote(op)) {
+            return;
+          }
+        }
+        this._caughtUpYet();
+        break;
+      case "ack":
+        this._ack(frame);
+        break;
+      case "error":
+        this._error(frame);
+        break;
+      case "status":
+        this.saving = frame.saving;
+        if (frame.message) {
+          this._notify(frame.message);
+        }
+        break;
+      default:
+        // Presence (cursor frames) comes later.
+        break;
+    }
+  }
+
+  _hello(frame) {
+    this._helloSeq = frame.seq;
+    const expectState = this._since === 0 || this._since > frame.seq;
+    if (!expectState && this.seq >= frame.seq) {
+      this._catchUp();
+    }
+  }
+
+  /**
+   * Put the items of a state frame into the scene, until the deadline.
+   *
+   * @returns {boolean} whether the frame is done
+   */
+  _loadState(frame, deadline) {
+    if (!this._loadingState) {
+      // The first frame of a state replaces what the page held.
+      this._loadingState = true;
+      this._stateIndex = 0;
+      this.seq = 0;
+      this._ackedAhead.clear();
+      this.scene.reset();
+      this.outbox.forgetApplied();
+      this.renderer.redraw();
+    }
+    const { items } = frame;
+    while (this._stateIndex < items.length) {
+      const end = Math.min(items.length, this._stateIndex + LOAD_CHUNK);
+      this.scene.load(items, this._stateIndex, end);
+      this._stateIndex = end;
+      if (performance.now() > deadline && end < items.length) {
+        this.renderer.paintLoaded();
+        return false;
+      }
+    }
+    this.renderer.paintLoaded();
+    this._stateIndex = 0;
+    if (!frame.more) {
+      this._loadingState = false;
+      this.seq = frame.seq;
+      this._catchUp();
+    }
+    return true;
+  }
+
+  /**
+   * Apply one op from an `ops` frame.
+   *
+   * @returns {boolean} false when a gap in seqs restarted the connection
+   */
+  _applyRemote(op) {
+    if (op.seq <= this.seq) {
+      return true;
+    }
+    if (op.seq !== this.seq + 1) {
+      // Seqs skip nothing, so an op is missing: start over from a state.
+      console.warn(`whitebrd: seq ${op.seq} after ${this.seq}, reloading`);
+      this._fresh = true;
+      this.connection.restart();
+      return false;
+    }
+    this.seq = op.seq;
+
+    let own = this.outbox.take(op.cid);
+    if (!own && this._ackedAhead.has(op.cid)) {
+      own = this._ackedAhead.get(op.cid);
+      this._ackedAhead.delete(op.cid);
+    }
+    if (own && own.applied) {
+      // The scene shows it already; put it where the server stacked it.
+      if (op.op === "add" && this.scene.settle(op.item.id, this.outbox.pendingAdds())) {
+        this.renderer.requestRedraw();
+      }
+      return true;
+    }
+
+    this.renderer.show(this.scene.apply(op));
+    if (op.op === "clear") {
+      // Our own unconfirmed items went with it; the server applies them
+      // after the clear, so they come back with their confirmations.
+      this.outbox.forgetApplied();
+    }
+    return true;
+  }
+
+  _caughtUpYet() {
+    if (!this._caughtUp && this._helloSeq !== null) {
+      if (!this._loadingState && this.seq >= this._helloSeq) {
+        this._catchUp();
+      }
+    }
+  }
+
+  _ack(frame) {
+    const entry = this.outbox.take(frame.cid);
+    if (entry && frame.seq > this.seq) {
+      // Stored before, but this page has not seen it yet: its copy is
+      // still on the way and must not be applied twice.
+      this._ackedAhead.set(frame.cid, entry);
+    }
+  }
+
+  _error(frame) {
+    const entry = frame.cid ? this.outbox.take(frame.cid) : null;
+    if (entry && entry.applied && entry.op.op === "add") {
+      // Refused, so it is on no other screen: take it off this one.
+      this.scene.remove([entry.op.item.id]);
+      this.renderer.requestRedraw();
+    }
+    if (entry && entry.op.op === "extend" && !this.scene.byId.has(entry.op.id)) {
+      // The path went (erased or refused) while it was being drawn; the
+      // person drawing sees that already.
+      return;
+    }
+    this._notify(frame.message);
+  }
+
+  _catchUp() {
+    this._caughtUp = true;
+    this.connection.resetBackoff();
+    for (const entry of this.outbox.entries) {
+      entry.sent = this.connection.send(opFrame(entry.op)) || entry.sent;
+    }
+    this._changed();
+  }
+}
