@@ -8,6 +8,7 @@ and WebSockets on loopback, so they hold whatever the code inside does.
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -308,8 +309,11 @@ def _excalidraw_item(element: dict[str, Any], n: int) -> Optional[dict[str, Any]
     color = element.get("strokeColor", "#000000")
     if not (isinstance(color, str) and len(color) == 7 and color.startswith("#")):
         color = "#000000"
+    element_id = element.get("id")
+    if not (isinstance(element_id, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,40}", element_id)):
+        element_id = "e%d" % (n,)
     base = {
-        "id": "e%d" % (n,),
+        "id": element_id,
         "color": color.lower(),
         "width": max(0.5, min(200.0, float(element.get("strokeWidth", 1) or 1))),
         "opacity": max(0.0, min(1.0, float(element.get("opacity", 100)) / 100)),

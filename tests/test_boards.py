@@ -38,7 +38,8 @@ class Harness:
     def __init__(self, limits: Optional[Limits] = None) -> None:
         self.clock = MemoryReactorClock()
         self.store = MemoryStore(limits)
-        self.factory = BoardFactory(self.store, limits or Limits(), self.clock)
+        # No pings: Autobahn schedules them on the global reactor.
+        self.factory = BoardFactory(self.store, limits or Limits(), self.clock, ping_interval_seconds=0)
         self.pumps: list[iosim.IOPump] = []
 
     def connect(self, board: str, client: str, since: Optional[int] = None) -> _RecordingClient:

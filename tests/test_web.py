@@ -30,8 +30,12 @@ class RouteTests(SynchronousTestCase):
     """
 
     def get(self, treq: StubTreq, path: str) -> tuple[int, bytes, Any]:
-        response = self.successResultOf(treq.get("http://whitebrd.test" + path))
-        return response.code, self.successResultOf(response.content()), response.headers
+        requested = treq.get("http://whitebrd.test" + path)
+        treq.flush()
+        response = self.successResultOf(requested)
+        content = response.content()
+        treq.flush()
+        return response.code, self.successResultOf(content), response.headers
 
     def test_new_board_redirects_to_a_fresh_id(self) -> None:
         """

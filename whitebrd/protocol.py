@@ -54,7 +54,9 @@ class BoardProtocol(WebSocketServerProtocol):
     @ivar client_id: the person, from C{?client=} or made here.
     """
 
-    log = Logger()
+    # NB: Autobahn's own logger is self.log, filtered by txaio's level; ours
+    # has another name so that Autobahn's per-frame debug lines stay quiet.
+    events = Logger()
     factory: "BoardFactory"
 
     board_id = ""
@@ -111,13 +113,13 @@ class BoardProtocol(WebSocketServerProtocol):
 
     def _open_failed(self, failure: Failure) -> None:
         if failure.check(StoreUnavailable):
-            self.log.warn(
+            self.events.warn(
                 "Board {board} could not be opened, the store is unavailable: {error}",
                 board=self.board_id,
                 error=failure.getErrorMessage(),
             )
         else:
-            self.log.failure("Board {board} could not be opened", failure, board=self.board_id)
+            self.events.failure("Board {board} could not be opened", failure, board=self.board_id)
         self.sendClose(_TRY_AGAIN_LATER, "the board's store is unavailable, try again")
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
@@ -165,7 +167,7 @@ class BoardProtocol(WebSocketServerProtocol):
         C{extend} never overtakes the C{add} it extends.
         """
         if len(self._appending) >= self.factory.max_queued_ops:
-            self.log.warn(
+            self.events.warn(
                 "Client {client} on board {board} sent ops faster than the store takes"
                 " them; closing",
                 client=self.client_id,
@@ -203,7 +205,7 @@ class BoardProtocol(WebSocketServerProtocol):
             self._send_error(failure.value)
             return
         if failure.check(StoreUnavailable):
-            self.log.warn(
+            self.events.warn(
                 "Op {cid} on board {board} not stored, the store is unavailable: {error}",
                 cid=op.cid,
                 board=self.board_id,
@@ -221,10 +223,10 @@ class BoardProtocol(WebSocketServerProtocol):
         failure.raiseException()
 
     def _unexpected(self, failure: Failure, what: str) -> None:
-        self.log.failure("{what} failed on board {board}", failure, what=what, board=self.board_id)
+        self.events.failure("{what} failed on board {board}", failure, what=what, board=self.board_id)
 
     def _send_error(self, error: FrameError) -> None:
-        self.log.debug(
+        self.events.debug(
             "Refused a frame from {client} on board {board}: {code} {message}",
             client=self.client_id,
             board=self.board_id,
@@ -284,6 +286,7 @@ class BoardFactory(WebSocketServerFactory):
     """
 
     protocol = BoardProtocol
+    events = Logger()
 
     def __init__(
         self,
@@ -316,7 +319,7 @@ class BoardFactory(WebSocketServerFactory):
         """
         closing = [c.going_away() for c in list(self.connections)]
         if closing:
-            self.log.info("Closing {count} connections: shutting down", count=len(closing))
+            self.events.info("Closing {count} connections: shutting down", count=len(closing))
         d: Deferred[Any] = DeferredList(closing, consumeErrors=True)
         d.addTimeout(timeout_seconds, self._clock, onTimeoutCancel=lambda *_: None)
         return d

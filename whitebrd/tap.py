@@ -11,6 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+import txaio
 from twisted.application.service import IService
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
@@ -112,6 +113,9 @@ def makeService(options: Options) -> IService:
     """
     from twisted.internet import reactor
 
+    # Autobahn logs every frame sent at debug level through txaio; an
+    # operator's log wants connections and problems, not bytes.
+    txaio.set_global_log_level("info")
     limits: Limits = options["limits"]
     timeout: float = options["store-timeout"]
 

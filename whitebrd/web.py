@@ -21,7 +21,6 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, NoResource
-from twisted.web.static import File
 
 from whitebrd.protocol import BoardFactory
 from whitebrd.scene import Scene
@@ -87,6 +86,7 @@ class WhitebrdApp:
         self.factory = factory
         self._static = static or static_root()
         self._websocket = WebSocketResource(factory)
+        self._files: dict[Path, tuple[int, bytes]] = {}
 
     def resource(self) -> IResource:
         """
@@ -94,17 +94,30 @@ class WhitebrdApp:
         """
         return self.app.resource()  # type: ignore[no-any-return]
 
-    def _file(self, request: IRequest, relative: str) -> IResource:
+    def _file(self, request: IRequest, relative: str) -> Any:
+        """
+        One of the client's files, from memory after its first read: they
+        are small, few and change only with a new release, so serving them
+        costs no disk read and never blocks the reactor for long.
+        """
         path = self._static / relative
+        try:
+            stat = path.stat()
+        except OSError:
+            return NoResource()
         if not path.is_file():
             return NoResource()
+        cached = self._files.get(path)
+        if cached is None or cached[0] != stat.st_mtime_ns:
+            cached = self._files[path] = (stat.st_mtime_ns, path.read_bytes())
         _set_security_headers(request)
         content_type = _CONTENT_TYPES.get(path.suffix, "application/octet-stream")
+        request.setHeader(b"Content-Type", content_type.encode("ascii"))
         request.setHeader(b"Cache-Control", b"no-cache")
-        return File(str(path), defaultType=content_type)  # type: ignore[no-any-return]
+        return cached[1]
 
     @app.route("/", methods=["GET", "HEAD"])
-    def landing(self, request: IRequest) -> IResource:
+    def landing(self, request: IRequest) -> Any:
         """
         The landing page, with a button that makes a board.
         """
@@ -158,7 +171,7 @@ class WhitebrdApp:
         return d
 
     @app.route("/static/", branch=True, methods=["GET", "HEAD"])
-    def static(self, request: IRequest) -> IResource:
+    def static(self, request: IRequest) -> Any:
         """
         The client's files, by plain names only.
         """
