@@ -1,0 +1,543 @@
+# -*- test-case-name: tests.test_stores -*-
+"""
+Boards in an embedded SQLite file, for one daemon with no Redis.
+
+The file holds five tables::
+
+    boards   (board, seq, base, items, snapshot)  one row per board drawn on
+    log      (board, seq, text)                   ops base+1 .. seq
+    items    (board, id, points)                  visible items, for the checks
+    cids     (board, cid, seq, at)                recent cids, pruned now and then
+    archive  (board, first, last, chunk)          zlib chunks of merged ops
+
+Each append is one transaction doing the checks the Redis script does, so
+both stores accept, refuse and number ops alike.  The database runs in WAL
+mode with C{synchronous=NORMAL}: a committed op survives the daemon being
+killed (C{kill -9}); a power cut or an operating system crash may lose the
+last few commits, never corrupt the file.
+
+All database work runs in one thread (C{adbapi} with one connection), in the
+order it was asked for, so appends are applied in the order they were issued
+and the reactor never waits on the disk.  Listeners are in this process
+only: one daemon per file.
+"""
+
+import os
+import sqlite3
+from typing import Any, Callable, Optional, TypeVar
+
+from twisted.enterprise import adbapi
+from twisted.internet import defer
+from twisted.internet.defer import Deferred, succeed
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from whitebrd.frames import Op, stored_text
+from whitebrd.limits import Limits
+from whitebrd.scene import Scene
+from whitebrd.stores._shared import (
+    Compactor,
+    check_append,
+    check_board,
+    fold,
+    pack_chunk,
+    refusal,
+    unpack_chunk,
+)
+from whitebrd.stores.interface import Appended, IStore, OpListener, StoreUnavailable
+
+__all__ = ["SQLiteStore"]
+
+_T = TypeVar("_T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS boards (
+    board TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    base INTEGER NOT NULL DEFAULT 0,
+    items INTEGER NOT NULL DEFAULT 0,
+    snapshot TEXT
+);
+CREATE TABLE IF NOT EXISTS log (
+    board TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (board, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS items (
+    board TEXT NOT NULL,
+    id TEXT NOT NULL,
+    points INTEGER NOT NULL,
+    PRIMARY KEY (board, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cids (
+    board TEXT NOT NULL,
+    cid TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (board, cid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS cids_at ON cids (at);
+CREATE TABLE IF NOT EXISTS archive (
+    board TEXT NOT NULL,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    chunk BLOB NOT NULL,
+    PRIMARY KEY (board, first)
+);
+"""
+
+# SQLite caps the parameters of one statement (32766 since 3.32, 999
+# before); erase names up to Limits.max_ids_per_erase ids.
+_IDS_PER_STATEMENT = 500
+
+# How long the database waits for a lock another process holds (a backup,
+# the sqlite3 shell) before an operation fails.
+_BUSY_TIMEOUT_MS = 5000
+
+
+def _configure(connection: sqlite3.Connection) -> None:
+    """
+    Set up each connection: transactions are begun explicitly (C{BEGIN
+    IMMEDIATE} for writes, so a check and the write it allows see the same
+    board), WAL with C{synchronous=NORMAL}.
+    """
+    connection.isolation_level = None
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA busy_timeout=%d" % (_BUSY_TIMEOUT_MS,))
+
+
+def _prepare(path: str) -> None:
+    """
+    Create the file, its folder and its tables if missing, once, at
+    startup, so that a path that cannot be used fails there and then.
+
+    @raise ValueError: naming the path and the reason.
+    """
+    folder = os.path.dirname(path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise ValueError("cannot create the folder of the SQLite store %s: %s" % (path, e))
+    if os.path.isdir(path):
+        raise ValueError("the SQLite store %s is a folder, not a file" % (path,))
+    try:
+        connection = sqlite3.connect(path, check_same_thread=False)
+        try:
+            _configure(connection)
+            connection.executescript(_SCHEMA)
+        finally:
+            connection.close()
+    except sqlite3.Error as e:
+        raise ValueError("cannot open the SQLite store %s: %s" % (path, e))
+
+
+@implementer(IStore)
+class SQLiteStore:
+    """
+    Boards in one SQLite file (see the module docstring for the tables).
+
+    The file, its folder and its tables are made at construction; the
+    database thread starts on first use.
+    """
+
+    name = "sqlite"
+    log = Logger()
+
+    def __init__(
+        self,
+        reactor: Any,
+        path: str,
+        limits: Limits,
+        dedup_window_seconds: int = 86400,
+        compact_after_ops: int = 1000,
+        log: Optional[Logger] = None,
+    ) -> None:
+        """
+        @param reactor: provides time and runs the database thread.
+        @param path: the database file; it and its folder are created when
+            missing.  C{:memory:} is refused (each thread would see its own
+            empty database).
+        @param limits: the board limits each append enforces.
+        @param dedup_window_seconds: how long a C{cid} is remembered, at
+            least.
+        @param compact_after_ops: fold a board's log into its snapshot when
+            this many ops follow the snapshot (and after every C{clear}).
+        @raise ValueError: when the file cannot be created or opened as an
+            SQLite database, or for a non-positive setting.
+        """
+        if path == ":memory:" or path.startswith("file:"):
+            raise ValueError("the SQLite store needs a file path, got %r" % (path,))
+        if dedup_window_seconds < 1:
+            raise ValueError(
+                "dedup_window_seconds must be at least 1, got %r" % (dedup_window_seconds,)
+            )
+        self.path = os.path.abspath(path)
+        _prepare(self.path)
+        if log is not None:
+            self.log = log
+        self._reactor = reactor
+        self._limits = limits
+        self._window = float(dedup_window_seconds)
+        # Old cids are deleted in the append that comes due, at most this
+        # often, so the table holds about one window and a bit.
+        self._prune_every = min(self._window, 3600.0)
+        self._next_prune = 0.0
+        self._compactor = Compactor(
+            reactor, compact_after_ops, self._compact, lambda: "SQLite at %s" % (self.path,)
+        )
+        self._pool: Optional[adbapi.ConnectionPool] = None
+        self._listeners: dict[str, list[OpListener]] = {}
+        self._in_flight: set[Deferred[Any]] = set()
+        self._failing = False
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return "<SQLiteStore %s>" % (self.path,)
+
+    def _run(self, what: str, interaction: Callable[..., _T], *args: Any) -> "Deferred[_T]":
+        """
+        Run C{interaction} in the database thread, in one transaction.
+
+        @param what: what it is for, for log messages.
+        @return: its result; L{StoreUnavailable} when SQLite fails (a full
+            disk, a lock held too long, a file gone).
+        """
+        if self._closed:
+            return defer.fail(StoreUnavailable("the SQLite store %s is closed" % (self.path,)))
+        if self._pool is None:
+            self._pool = adbapi.ConnectionPool(
+                "sqlite3",
+                self.path,
+                check_same_thread=False,
+                cp_min=1,
+                cp_max=1,
+                cp_openfun=_configure,
+                cp_reactor=self._reactor,
+            )
+        d: Deferred[_T] = self._pool.runInteraction(interaction, *args)
+        self._in_flight.add(d)
+
+        def done(result: Any) -> Any:
+            self._in_flight.discard(d)
+            if not isinstance(result, Failure):
+                if self._failing:
+                    self._failing = False
+                    self.log.info("SQLite store {path} works again", path=self.path)
+                return result
+            if not result.check(sqlite3.Error):
+                return result
+            if not self._failing:
+                self._failing = True
+                self.log.error(
+                    "SQLite store {path} failed ({what}): {why}; ops are not stored "
+                    "until it works",
+                    path=self.path,
+                    what=what,
+                    why=result.getErrorMessage(),
+                )
+            return Failure(
+                StoreUnavailable(
+                    "SQLite store %s: %s (%s)" % (self.path, result.getErrorMessage(), what)
+                )
+            )
+
+        return d.addBoth(done)
+
+    # IStore
+
+    def append(self, board: str, by: str, op: Op) -> "Deferred[Appended]":
+        """
+        Store C{op} in one transaction, then tell the board's listeners.
+        """
+        check_append(board, by, op)
+        now = self._reactor.seconds()
+        prune = now >= self._next_prune
+        if prune:
+            self._next_prune = now + self._prune_every
+        d = self._run(
+            "append to board %s" % (board,),
+            _append,
+            board,
+            by,
+            op,
+            self._limits,
+            now,
+            self._window,
+            prune,
+        )
+
+        def answered(result: tuple[Any, ...]) -> Appended:
+            if result[0] == "duplicate":
+                return Appended(result[1], None, duplicate=True)
+            if result[0] == "refused":
+                raise refusal(op, result[1], self._limits)
+            _, seq, text, tail = result
+            for listener in list(self._listeners.get(board, ())):
+                try:
+                    listener(seq, text)
+                except Exception:
+                    self.log.failure(
+                        "A listener of board {board} failed on op {seq}", board=board, seq=seq
+                    )
+            self._compactor.after_append(board, op.kind, tail)
+            return Appended(seq, text)
+
+        return d.addCallback(answered)
+
+    def load(self, board: str) -> "Deferred[Scene]":
+        """
+        The snapshot and the log tail, read and folded in the database
+        thread.
+        """
+        check_board(board)
+        return self._run("load board %s" % (board,), _load, board)
+
+    def ops_since(self, board: str, since: int) -> "Deferred[Optional[list[str]]]":
+        check_board(board)
+        return self._run("read board %s since %d" % (board, since), _ops_since, board, since)
+
+    def history(self, board: str) -> "Deferred[list[str]]":
+        """
+        Every op the board holds, archived or not, oldest first: what a
+        replay reads.  Not part of L{IStore}; costs the whole history.
+        """
+        check_board(board)
+        return self._run("read the history of board %s" % (board,), _history, board)
+
+    def listen(self, board: str, listener: OpListener) -> "Deferred[None]":
+        """
+        Register C{listener}; it is called after each commit to C{board} by
+        this store, in seq order.
+        """
+        check_board(board)
+        if self._closed:
+            return defer.fail(StoreUnavailable("the SQLite store %s is closed" % (self.path,)))
+        self._listeners.setdefault(board, []).append(listener)
+        return succeed(None)
+
+    def unlisten(self, board: str, listener: OpListener) -> None:
+        listeners = self._listeners.get(board)
+        if listeners and listener in listeners:
+            listeners.remove(listener)
+            if not listeners:
+                del self._listeners[board]
+
+    def ping(self) -> "Deferred[None]":
+        return self._run("ping", _ping)
+
+    def idle(self) -> "Deferred[None]":
+        """
+        Fires once no compaction started by this store is running.
+        """
+        return self._compactor.idle()
+
+    def close(self) -> "Deferred[None]":
+        """
+        Let the database work already asked for finish, then stop the
+        database thread and close the file.
+        """
+        if self._closed:
+            return succeed(None)
+        self._closed = True
+        self._compactor.close()
+        self._listeners.clear()
+        pending = defer.gatherResults([_when_done(d) for d in self._in_flight])
+
+        def stop(_: object) -> None:
+            if self._pool is not None:
+                self._pool.close()
+
+        return pending.addCallback(stop)
+
+    # Compaction
+
+    def _compact(self, board: str) -> "Deferred[None]":
+        return self._run("compact board %s" % (board,), _compact, board)
+
+
+def _when_done(d: "Deferred[Any]") -> "Deferred[None]":
+    """
+    A Deferred that fires when C{d} does, leaving C{d}'s result to whoever
+    waits on it.
+    """
+    done: Deferred[None] = Deferred()
+
+    def passed(result: Any) -> Any:
+        done.callback(None)
+        return result
+
+    d.addBoth(passed)
+    return done
+
+
+# The interactions below run in the database thread, each in a transaction
+# adbapi commits when it returns and rolls back when it raises.
+
+
+def _append(
+    txn: Any,
+    board: str,
+    by: str,
+    op: Op,
+    limits: Limits,
+    now: float,
+    window: float,
+    prune: bool,
+) -> tuple[Any, ...]:
+    txn.execute("BEGIN IMMEDIATE")
+    txn.execute(
+        "SELECT seq FROM cids WHERE board = ? AND cid = ? AND at >= ?",
+        (board, op.cid, now - window),
+    )
+    earlier = txn.fetchone()
+    if earlier is not None:
+        return ("duplicate", earlier[0])
+
+    txn.execute("SELECT seq, base, items FROM boards WHERE board = ?", (board,))
+    row = txn.fetchone()
+    seq, base, count = row if row is not None else (0, 0, 0)
+    refused = _check(txn, board, op, limits, count)
+    if refused is not None:
+        return ("refused", refused)
+
+    seq += 1
+    text = stored_text(op.body, seq, by)
+    txn.execute("INSERT INTO log (board, seq, text) VALUES (?, ?, ?)", (board, seq, text))
+    if op.kind == "add":
+        txn.execute(
+            "INSERT INTO items (board, id, points) VALUES (?, ?, ?)",
+            (board, op.item_ids[0], op.points),
+        )
+        count += 1
+    elif op.kind == "extend":
+        txn.execute(
+            "UPDATE items SET points = points + ? WHERE board = ? AND id = ?",
+            (op.points, board, op.item_ids[0]),
+        )
+    elif op.kind == "erase":
+        for ids in _slices(op.item_ids):
+            txn.execute(
+                "DELETE FROM items WHERE board = ? AND id IN (%s)" % (_marks(ids),),
+                (board, *ids),
+            )
+            count -= txn.rowcount
+    elif op.kind == "clear":
+        txn.execute("DELETE FROM items WHERE board = ?", (board,))
+        count = 0
+    txn.execute(
+        "INSERT INTO boards (board, seq, items) VALUES (?, ?, ?) "
+        "ON CONFLICT (board) DO UPDATE SET seq = excluded.seq, items = excluded.items",
+        (board, seq, count),
+    )
+    txn.execute(
+        "INSERT OR REPLACE INTO cids (board, cid, seq, at) VALUES (?, ?, ?, ?)",
+        (board, op.cid, seq, now),
+    )
+    if prune:
+        txn.execute("DELETE FROM cids WHERE at < ?", (now - window,))
+    return ("appended", seq, text, seq - base)
+
+
+def _check(txn: Any, board: str, op: Op, limits: Limits, count: int) -> Optional[str]:
+    """
+    The code of the refusal C{op} meets on the board, or C{None}; the same
+    checks, in the same order, as the Redis append script.
+    """
+    if op.kind == "add":
+        txn.execute(
+            "SELECT 1 FROM items WHERE board = ? AND id = ?", (board, op.item_ids[0])
+        )
+        if txn.fetchone() is not None:
+            return "duplicate_id"
+        if count >= limits.max_items_per_board:
+            return "board_full"
+        if op.points > limits.max_points_per_item:
+            return "too_many_points"
+    elif op.kind == "extend":
+        txn.execute(
+            "SELECT points FROM items WHERE board = ? AND id = ?", (board, op.item_ids[0])
+        )
+        held = txn.fetchone()
+        if held is None:
+            return "unknown_item"
+        if held[0] + op.points > limits.max_points_per_item:
+            return "too_many_points"
+    elif op.kind == "erase":
+        for ids in _slices(op.item_ids):
+            txn.execute(
+                "SELECT 1 FROM items WHERE board = ? AND id IN (%s) LIMIT 1" % (_marks(ids),),
+                (board, *ids),
+            )
+            if txn.fetchone() is not None:
+                return None
+        return "unknown_item"
+    return None
+
+
+def _slices(ids: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return [ids[n : n + _IDS_PER_STATEMENT] for n in range(0, len(ids), _IDS_PER_STATEMENT)]
+
+
+def _marks(ids: tuple[str, ...]) -> str:
+    return ",".join("?" * len(ids))
+
+
+def _read(txn: Any, board: str) -> tuple[int, int, Optional[str], list[str]]:
+    txn.execute("SELECT seq, base, snapshot FROM boards WHERE board = ?", (board,))
+    row = txn.fetchone()
+    if row is None:
+        return 0, 0, None, []
+    seq, base, snapshot = row
+    txn.execute("SELECT text FROM log WHERE board = ? AND seq > ? ORDER BY seq", (board, base))
+    return seq, base, snapshot, [text for (text,) in txn.fetchall()]
+
+
+def _load(txn: Any, board: str) -> Scene:
+    txn.execute("BEGIN")
+    _, _, snapshot, texts = _read(txn, board)
+    return fold(snapshot, texts)
+
+
+def _ops_since(txn: Any, board: str, since: int) -> Optional[list[str]]:
+    txn.execute("BEGIN")
+    txn.execute("SELECT seq, base FROM boards WHERE board = ?", (board,))
+    seq, base = txn.fetchone() or (0, 0)
+    if since < base or since > seq:
+        return None
+    txn.execute("SELECT text FROM log WHERE board = ? AND seq > ? ORDER BY seq", (board, since))
+    return [text for (text,) in txn.fetchall()]
+
+
+def _history(txn: Any, board: str) -> list[str]:
+    txn.execute("BEGIN")
+    txn.execute("SELECT chunk FROM archive WHERE board = ? ORDER BY first", (board,))
+    texts: list[str] = []
+    for (chunk,) in txn.fetchall():
+        texts.extend(unpack_chunk(chunk))
+    _, _, _, tail = _read(txn, board)
+    return texts + tail
+
+
+def _compact(txn: Any, board: str) -> None:
+    txn.execute("BEGIN IMMEDIATE")
+    seq, base, snapshot, texts = _read(txn, board)
+    if not texts:
+        return
+    scene = fold(snapshot, texts)
+    txn.execute(
+        "UPDATE boards SET snapshot = ?, base = ? WHERE board = ?",
+        (scene.snapshot_text(), scene.seq, board),
+    )
+    txn.execute(
+        "INSERT INTO archive (board, first, last, chunk) VALUES (?, ?, ?, ?)",
+        (board, base + 1, scene.seq, pack_chunk(texts)),
+    )
+    txn.execute("DELETE FROM log WHERE board = ? AND seq <= ?", (board, scene.seq))
+
+
+def _ping(txn: Any) -> None:
+    txn.execute("SELECT 1")
+    txn.fetchone()
