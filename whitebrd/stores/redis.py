@@ -32,6 +32,7 @@ import txredisapi
 from twisted.internet import defer
 from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.interfaces import IDelayedCall
 from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
@@ -61,6 +62,10 @@ _T = TypeVar("_T")
 # in the reactor's thread pool, so that opening or compacting a large board
 # does not hold up every other connection.
 _FOLD_IN_THREAD_CHARS = 256 * 1024
+
+# How long a listened board whose missing ops could not be read waits
+# before it tries again (a new message or subscription also tries again).
+_CATCH_UP_RETRY_SECONDS = 1.0
 
 # Erase ops name up to Limits.max_ids_per_erase ids; Lua's unpack() fails
 # past about 8000 values, so the script deletes them in slices.
@@ -344,6 +349,7 @@ class _Channel:
         self.early: dict[int, str] = {}
         self.reading_baseline = False
         self.catching_up = False
+        self.retry: Optional[IDelayedCall] = None
 
 
 @implementer(IStore)
@@ -478,7 +484,7 @@ class RedisStore:
         """
         try:
             d = command(self._connection())
-        except StoreUnavailable:
+        except Exception:
             return defer.fail()
         self._in_flight.add(d)
         d.addTimeout(self._timeout, self._reactor)
@@ -493,12 +499,16 @@ class RedisStore:
         return d.addBoth(done)
 
     def _unavailable(self, failure: Failure, what: str) -> Failure:
+        state = "unreachable"
         if failure.check(defer.TimeoutError):
             why = "no answer within %g s" % (self._timeout,)
         elif failure.check(CancelledError):
             why = "the store was closed" if self._closed else "the call was cancelled"
         elif failure.check(txredisapi.ResponseError):
-            why = "Redis refused: %s" % (failure.getErrorMessage(),)
+            # LOADING after a restart, OOM past maxmemory, READONLY on a
+            # replica: Redis is there but will not do the work.
+            state = "refusing commands"
+            why = failure.getErrorMessage()
         elif failure.check(txredisapi.ConnectionError, ConnectionError):
             why = "connection lost: %s" % (failure.getErrorMessage(),)
         else:
@@ -507,9 +517,10 @@ class RedisStore:
             if self._down_since is None:
                 self._down_since = self._reactor.seconds()
                 self.log.warn(
-                    "Redis at {address} unreachable ({what}: {why}); ops are not "
+                    "Redis at {address} {state} ({what}: {why}); ops are not "
                     "stored until it answers",
                     address=self.address,
+                    state=state,
                     what=what,
                     why=why,
                 )
@@ -714,6 +725,9 @@ class RedisStore:
         self._closed = True
         self._compactor.close()
         for channel in list(self._channels.values()):
+            if channel.retry is not None:
+                channel.retry.cancel()
+                channel.retry = None
             for _, joined in channel.joining:
                 joined.cancel()
         self._channels.clear()
@@ -725,10 +739,13 @@ class RedisStore:
             if factory is not None
         ]
         done = defer.gatherResults(closing, consumeErrors=True)
+
         # NB: txredisapi hands a new connection to its pool one reactor turn
         # after it logs in; give that turn so that nothing is left behind.
-        done.addCallback(lambda _: deferLater(self._reactor, 0, lambda: None))
-        return done
+        def settled(_: object) -> "Deferred[None]":
+            return deferLater(self._reactor, 0, lambda: None)
+
+        return done.addCallback(settled)
 
     # Listening
 
@@ -737,6 +754,9 @@ class RedisStore:
             return
         if self._channels.get(channel.board) is channel:
             del self._channels[channel.board]
+            if channel.retry is not None:
+                channel.retry.cancel()
+                channel.retry = None
             if self._subscriber is not None:
                 self._subscriber.unwant(_keys(channel.board)["ops"])
 
@@ -857,9 +877,17 @@ class RedisStore:
             self._drain(channel)
 
         def failed(failure: Failure) -> None:
-            # The next subscription confirmation or message tries again.
             channel.catching_up = False
             failure.trap(StoreUnavailable)
+            if self._channels.get(channel.board) is channel and channel.retry is None:
+                channel.retry = self._reactor.callLater(
+                    _CATCH_UP_RETRY_SECONDS, retry
+                )
+
+        def retry() -> None:
+            channel.retry = None
+            if self._channels.get(channel.board) is channel:
+                self._catch_up(channel)
 
         d.addCallbacks(read, failed)
 
