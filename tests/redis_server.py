@@ -25,7 +25,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from typing import Optional
+from typing import Any, BinaryIO, Optional
 from unittest import SkipTest
 
 __all__ = ["RedisServer", "shared_redis"]
@@ -142,6 +142,22 @@ class RedisServer:
         except OSError:
             return False
 
+    def command(self, *args: "str | bytes | int") -> Any:
+        """
+        Run one command and return its reply, blocking: for tests that look
+        at what a store wrote without going through the client under test.
+
+        Bulk strings come back as C{bytes}, arrays as lists, errors raise
+        L{RuntimeError}.
+        """
+        parts = [a if isinstance(a, bytes) else str(a).encode("utf-8") for a in args]
+        request = b"*%d\r\n" % (len(parts),) + b"".join(
+            b"$%d\r\n%s\r\n" % (len(p), p) for p in parts
+        )
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5.0) as s:
+            s.sendall(request)
+            return _read_reply(s.makefile("rb"))
+
     def stop(self, timeout_seconds: float = 10.0) -> None:
         """
         Stop the server as an operator would (SIGTERM) and wait for it.
@@ -180,6 +196,24 @@ class RedisServer:
                 return "".join(f.readlines()[-20:])
         except OSError:
             return "(no log)"
+
+
+def _read_reply(stream: BinaryIO) -> Any:
+    line = stream.readline()[:-2]
+    kind, rest = line[:1], line[1:]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        raise RuntimeError(rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        size = int(rest)
+        return None if size < 0 else stream.read(size + 2)[:-2]
+    if kind == b"*":
+        count = int(rest)
+        return None if count < 0 else [_read_reply(stream) for _ in range(count)]
+    raise RuntimeError("unexpected reply from Redis: %r" % (line,))
 
 
 _shared: Optional[RedisServer] = None

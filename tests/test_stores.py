@@ -1,0 +1,738 @@
+"""
+The store contract, run against both stores: what the daemon, and through
+it every person drawing, relies on a store for.
+
+L{StoreContractTests} holds the contract; L{RedisStoreTests} runs it on a
+private redis-server shared by the test run (see L{tests.redis_server}),
+L{SQLiteStoreTests} on a file in the test's temporary folder.  Each test
+uses board ids of its own, so nothing is flushed between tests.
+"""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any, Callable, Optional
+
+from twisted.internet import defer, reactor
+from twisted.internet.task import deferLater
+from twisted.trial.unittest import TestCase
+from zope.interface.verify import verifyObject
+
+from tests.redis_server import RedisServer, shared_redis
+from whitebrd.frames import Op, OpError, OpFrame, dumps, parse_frame
+from whitebrd.limits import Limits
+from whitebrd.scene import Scene
+from whitebrd.stores import Appended, IStore, StoreUnavailable
+from whitebrd.stores._shared import fold
+from whitebrd.stores.redis import RedisAddress, RedisStore, parse_redis_url
+from whitebrd.stores.sqlite import SQLiteStore
+
+BY = "client-0001"
+OTHER = "client-0002"
+LIMITS = Limits()
+
+
+def checked(value: dict[str, Any], limits: Limits = LIMITS) -> Op:
+    """
+    An op as the daemon hands it to a store: checked by the frame parser.
+    """
+    frame = parse_frame(dumps(dict(value, t="op")), limits)
+    assert isinstance(frame, OpFrame) and isinstance(frame.ops[0], Op), frame
+    return frame.ops[0]
+
+
+def add(cid: str, item_id: str, pts: Any = (0, 0, 10, 10), **fields: Any) -> Op:
+    item = {"id": item_id, "kind": "path", "pts": list(pts), "color": "#112233", "width": 2}
+    item.update(fields)
+    return checked({"cid": cid, "op": "add", "item": item})
+
+
+def extend(cid: str, item_id: str, pts: Any = (20, 20)) -> Op:
+    return checked({"cid": cid, "op": "extend", "id": item_id, "pts": list(pts)})
+
+
+def erase(cid: str, *ids: str) -> Op:
+    return checked({"cid": cid, "op": "erase", "ids": list(ids)})
+
+
+def clear(cid: str) -> Op:
+    return checked({"cid": cid, "op": "clear"})
+
+
+def new_board() -> str:
+    return "t-" + uuid.uuid4().hex[:20]
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """
+    Let the reactor run until C{condition()} holds; fail after C{timeout}.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met within %g s" % (timeout,))
+        await deferLater(reactor, 0.005, lambda: None)
+
+
+async def answers(store: Any, timeout: float = 5.0) -> None:
+    """
+    Wait until C{store} answers a ping again (Redis restarted under it).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await store.ping()
+            return
+        except StoreUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            await deferLater(reactor, 0.05, lambda: None)
+
+
+class StoreContractTests:
+    """
+    The contract of L{IStore}.  A subclass says how to make a store and how
+    to look at what it wrote from outside.
+    """
+
+    # Supplied by TestCase.
+    addCleanup: Callable[..., None]
+    assertEqual: Callable[..., None]
+    assertIs: Callable[..., None]
+    assertIsNone: Callable[..., None]
+    assertTrue: Callable[..., None]
+    assertFalse: Callable[..., None]
+    assertLessEqual: Callable[..., None]
+    assertFailure: Callable[..., Any]
+
+    def make_store(self, limits: Limits = LIMITS, **settings: Any) -> Any:
+        """
+        A new store, closed when the test ends.
+        """
+        raise NotImplementedError()
+
+    def reopen(self, store: Any) -> Any:
+        """
+        Close C{store} and open a new one on what it stored.
+        """
+        raise NotImplementedError()
+
+    def log_length(self, store: Any, board: str) -> int:
+        """
+        How many ops the board's log holds past its snapshot.
+        """
+        raise NotImplementedError()
+
+    def holds(self, store: Any, board: str) -> bool:
+        """
+        Whether the store keeps anything at all for C{board}.
+        """
+        raise NotImplementedError()
+
+    async def refused(self, d: "defer.Deferred[Any]", code: str, cid: str) -> OpError:
+        error: OpError = await self.assertFailure(d, OpError)
+        self.assertEqual((error.code, error.cid), (code, cid))
+        self.assertTrue(error.message)
+        return error
+
+    def test_provides_istore(self) -> None:
+        """
+        The store provides every method the daemon calls.
+        """
+        self.assertTrue(verifyObject(IStore, self.make_store()))
+
+    async def test_append_assigns_seqs_one_two_three(self) -> None:
+        """
+        Seqs start at 1 and rise by one per op, so clients notice a missed op.
+        """
+        store, board = self.make_store(), new_board()
+
+        seqs = [
+            (await store.append(board, BY, add("c%d" % (n,), "i%d" % (n,)))).seq
+            for n in range(1, 4)
+        ]
+
+        self.assertEqual(seqs, [1, 2, 3])
+
+    async def test_text_is_seq_and_by_then_the_body_exactly(self) -> None:
+        """
+        An op is stored and sent as its sender's JSON with seq and by first,
+        its numbers and text unchanged: floats are not rounded, emoji and
+        right-to-left text survive byte for byte.
+        """
+        store, board = self.make_store(), new_board()
+        pts = [10.5, 0.1, 0.30000000000000004, -1e-07, 123456.789, 999999.999999]
+        words = "שלום 👋🏽 مرحبا \"quoted\" \\ e\u0301"
+        path = add("p1", "path1", pts)
+        text = checked(
+            {
+                "cid": "t1",
+                "op": "add",
+                "item": {
+                    "id": "text1",
+                    "kind": "text",
+                    "pts": [1.25, 2.5],
+                    "color": "#000000",
+                    "width": 1,
+                    "text": words,
+                    "size": 16,
+                },
+            }
+        )
+
+        first = await store.append(board, BY, path)
+        second = await store.append(board, OTHER, text)
+        stored = await store.ops_since(board, 0)
+
+        self.assertEqual(first.text, '{"seq":1,"by":"%s",%s' % (BY, path.body[1:]))
+        self.assertEqual(second.text, '{"seq":2,"by":"%s",%s' % (OTHER, text.body[1:]))
+        self.assertEqual(stored, [first.text, second.text])
+        self.assertEqual(json.loads(stored[0])["item"]["pts"], pts)
+        self.assertEqual(json.loads(stored[1])["item"]["text"], words)
+        scene = await store.load(board)
+        self.assertEqual([item["pts"] for item in scene.items()], [pts, [1.25, 2.5]])
+        self.assertEqual(scene.items()[1]["text"], words)
+
+    async def test_duplicate_cid_answers_the_first_seq(self) -> None:
+        """
+        An op sent twice (a client retrying after a lost ack) is applied
+        once: the retry gets the first seq and nothing new is stored.
+        """
+        store, board = self.make_store(), new_board()
+        await store.append(board, BY, add("c1", "i1"))
+        await store.append(board, BY, add("c2", "i2"))
+
+        again = await store.append(board, BY, add("c1", "i1"))
+        after = await store.append(board, BY, add("c3", "i3"))
+
+        self.assertEqual(again, Appended(1, None, duplicate=True))
+        self.assertEqual(after.seq, 3)
+        self.assertEqual(len(await store.ops_since(board, 0)), 3)
+
+    async def test_refused_ops_take_no_seq_and_store_nothing(self) -> None:
+        """
+        An add of an id on the board, and an extend or erase of items that
+        are not, are refused with a code the page can explain; they take no
+        seq and change nothing.
+        """
+        store, board = self.make_store(), new_board()
+        await store.append(board, BY, add("c1", "i1"))
+        heard: list[int] = []
+        await store.listen(board, lambda seq, text: heard.append(seq))
+
+        await self.refused(store.append(board, BY, add("c2", "i1")), "duplicate_id", "c2")
+        await self.refused(store.append(board, BY, extend("c3", "gone")), "unknown_item", "c3")
+        await self.refused(
+            store.append(board, BY, erase("c4", "gone", "never")), "unknown_item", "c4"
+        )
+        after = await store.append(board, BY, add("c5", "i5"))
+
+        self.assertEqual(after.seq, 2)
+        await wait_for(lambda: heard == [2])
+        scene = await store.load(board)
+        self.assertEqual([item["id"] for item in scene.items()], ["i1", "i5"])
+        self.assertEqual(scene.items()[0]["pts"], [0, 0, 10, 10])
+
+    async def test_full_board_refuses_adds(self) -> None:
+        """
+        A board at its item limit refuses new items with board_full until
+        some are erased; the refused op's cid is not remembered, so the
+        client may send it again later.
+        """
+        store, board = self.make_store(Limits(max_items_per_board=2)), new_board()
+        await store.append(board, BY, add("c1", "i1"))
+        await store.append(board, BY, add("c2", "i2"))
+
+        await self.refused(store.append(board, BY, add("c3", "i3")), "board_full", "c3")
+        await store.append(board, BY, erase("c4", "i1"))
+        retried = await store.append(board, BY, add("c3", "i3"))
+
+        self.assertEqual(retried, Appended(4, retried.text))
+        self.assertFalse(retried.duplicate)
+        scene = await store.load(board)
+        self.assertEqual([item["id"] for item in scene.items()], ["i2", "i3"])
+
+    async def test_path_past_its_point_limit_is_refused(self) -> None:
+        """
+        A path may not grow past the points-per-item limit, however its
+        points arrive; an extend that fits is still accepted.
+        """
+        limits = Limits(max_points_per_item=3)
+        store, board = self.make_store(limits), new_board()
+        await store.append(board, BY, add("c1", "i1", (0, 0, 1, 1)))
+
+        await self.refused(
+            store.append(board, BY, extend("c2", "i1", (2, 2, 3, 3))), "too_many_points", "c2"
+        )
+        await self.refused(
+            store.append(board, BY, add("c3", "i2", (0, 0, 1, 1, 2, 2, 3, 3))),
+            "too_many_points",
+            "c3",
+        )
+        fitting = await store.append(board, BY, extend("c4", "i1", (2, 2)))
+
+        self.assertEqual(fitting.seq, 2)
+        scene = await store.load(board)
+        self.assertEqual(scene.items()[0]["pts"], [0, 0, 1, 1, 2, 2])
+
+    async def test_erase_and_clear_change_the_board(self) -> None:
+        """
+        Erased items leave the board; clear empties it; an erase naming some
+        items that are gone still removes the others.
+        """
+        store, board = self.make_store(), new_board()
+        for n in range(1, 5):
+            await store.append(board, BY, add("a%d" % (n,), "i%d" % (n,)))
+
+        await store.append(board, BY, erase("e1", "i2", "gone"))
+        erased = await store.load(board)
+        await store.append(board, BY, clear("x1"))
+        cleared = await store.load(board)
+
+        self.assertEqual([item["id"] for item in erased.items()], ["i1", "i3", "i4"])
+        self.assertEqual((cleared.seq, cleared.items()), (6, []))
+        await self.refused(store.append(board, BY, extend("e2", "i1")), "unknown_item", "e2")
+
+    async def test_item_added_again_after_erase_goes_on_top(self) -> None:
+        """
+        Undoing an erase re-adds the item on top of the others, in drawing
+        order, the way every client draws it.
+        """
+        store, board = self.make_store(), new_board()
+        await store.append(board, BY, add("c1", "a"))
+        await store.append(board, BY, add("c2", "b"))
+        await store.append(board, BY, erase("c3", "a"))
+
+        await store.append(board, BY, add("c4", "a", (5, 5, 6, 6)))
+
+        scene = await store.load(board)
+        self.assertEqual([item["id"] for item in scene.items()], ["b", "a"])
+        self.assertEqual(scene.items()[1]["pts"], [5, 5, 6, 6])
+
+    async def test_never_drawn_board_is_empty_and_reading_stores_nothing(self) -> None:
+        """
+        Any valid id is an empty board at seq 0, and looking at it leaves no
+        trace, so crawlers and typos cost no storage.
+        """
+        store, board = self.make_store(), new_board()
+
+        scene = await store.load(board)
+        tail = await store.ops_since(board, 0)
+        beyond = await store.ops_since(board, 1)
+
+        self.assertEqual((scene.seq, scene.items()), (0, []))
+        self.assertEqual(tail, [])
+        self.assertIsNone(beyond)
+        self.assertFalse(self.holds(store, board))
+
+    async def test_ops_since_returns_exactly_the_tail(self) -> None:
+        """
+        A client reconnecting with the seq it holds gets exactly the ops it
+        missed; one claiming a seq the board never had gets None (and so
+        the whole state).
+        """
+        store, board = self.make_store(), new_board()
+        texts = [
+            (await store.append(board, BY, add("c%d" % (n,), "i%d" % (n,)))).text
+            for n in range(5)
+        ]
+
+        self.assertEqual(await store.ops_since(board, 0), texts)
+        self.assertEqual(await store.ops_since(board, 2), texts[2:])
+        self.assertEqual(await store.ops_since(board, 5), [])
+        self.assertIsNone(await store.ops_since(board, 6))
+        self.assertIsNone(await store.ops_since(board, -1))
+
+    async def test_compaction_keeps_the_board_and_its_history(self) -> None:
+        """
+        Folding the log into a snapshot changes nothing a client sees: the
+        board loads the same, ops_since answers either the exact tail or
+        None, and every op stays in the history.
+        """
+        store, board = self.make_store(compact_after_ops=4), new_board()
+        ops = [add("c%d" % (n,), "i%d" % (n,), (n, n, n + 0.5, n + 0.25)) for n in range(6)]
+        ops += [extend("x%d" % (n,), "i1", (n + 0.1, 7)) for n in range(4)]
+        ops += [erase("e1", "i2", "i4")]
+        texts = []
+        for op in ops:
+            texts.append((await store.append(board, BY, op)).text)
+            await store.idle()
+
+        scene = await store.load(board)
+
+        self.assertEqual(scene.snapshot_text(), fold(None, texts).snapshot_text())
+        self.assertLessEqual(self.log_length(store, board), 3)
+        self.assertIsNone(await store.ops_since(board, 0))
+        for since in range(len(texts) + 1):
+            tail = await store.ops_since(board, since)
+            if tail is not None:
+                self.assertEqual(tail, texts[since:])
+        self.assertEqual(await store.ops_since(board, len(texts)), [])
+        self.assertEqual(await store.history(board), texts)
+
+    async def test_board_cleared_and_redrawn_keeps_a_small_log(self) -> None:
+        """
+        A board cleared and drawn on again and again (a classroom's) opens
+        as fast as a new one: every clear folds its log away.
+        """
+        store, board = self.make_store(), new_board()
+        for round in range(15):
+            for n in range(3):
+                await store.append(board, BY, add("r%d-%d" % (round, n), "i%d" % (n,)))
+            await store.append(board, BY, clear("r%d-clear" % (round,)))
+            await store.idle()
+
+        scene = await store.load(board)
+
+        self.assertEqual((scene.seq, scene.items()), (60, []))
+        self.assertEqual(self.log_length(store, board), 0)
+        self.assertEqual(len(await store.history(board)), 60)
+
+    async def test_listeners_receive_every_op_in_seq_order(self) -> None:
+        """
+        Every connection of a board hears every op once, in seq order, even
+        when many are appended at once.
+        """
+        store, board = self.make_store(), new_board()
+        heard: list[tuple[int, str]] = []
+        await store.listen(board, lambda seq, text: heard.append((seq, text)))
+        ops = [add("a%d" % (n,), "i%d" % (n,)) for n in range(20)]
+        ops += [extend("x%d" % (n,), "i%d" % (n,)) for n in range(20)]
+
+        appended = await defer.gatherResults([store.append(board, BY, op) for op in ops])
+
+        self.assertEqual([a.seq for a in appended], list(range(1, 41)))
+        await wait_for(lambda: len(heard) >= 40)
+        self.assertEqual(heard, [(a.seq, a.text) for a in appended])
+
+    async def test_unlisten_stops_the_calls(self) -> None:
+        """
+        A connection that left hears nothing more; the others still do.
+        """
+        store, board = self.make_store(), new_board()
+        left: list[int] = []
+        stayed: list[int] = []
+        leaving = lambda seq, text: left.append(seq)  # noqa: E731
+        await store.listen(board, leaving)
+        await store.listen(board, lambda seq, text: stayed.append(seq))
+        await store.append(board, BY, add("c1", "i1"))
+        await wait_for(lambda: left == [1] and stayed == [1])
+
+        store.unlisten(board, leaving)
+        await store.append(board, BY, add("c2", "i2"))
+
+        await wait_for(lambda: stayed == [1, 2])
+        self.assertEqual(left, [1])
+
+    async def test_board_survives_reopening_the_store(self) -> None:
+        """
+        What was acknowledged is there after a restart of the daemon: the
+        board, its tail, its seq and the cids it has seen.
+        """
+        store, board = self.make_store(), new_board()
+        texts = [(await store.append(board, BY, add("c%d" % (n,), "i%d" % (n,)))).text for n in range(3)]
+        before = (await store.load(board)).snapshot_text()
+
+        store = self.reopen(store)
+
+        self.assertEqual((await store.load(board)).snapshot_text(), before)
+        self.assertEqual(await store.ops_since(board, 1), texts[1:])
+        self.assertEqual(await store.append(board, BY, add("c1", "i1")), Appended(2, None, True))
+        self.assertEqual((await store.append(board, BY, add("c9", "i9"))).seq, 4)
+
+    async def test_ping_answers(self) -> None:
+        """
+        /healthz is 200 while the store answers.
+        """
+        self.assertIsNone(await self.make_store().ping())
+
+    async def test_closed_store_refuses_calls(self) -> None:
+        """
+        After close, calls fail with StoreUnavailable instead of hanging.
+        """
+        store = self.make_store()
+        await store.ping()
+        await store.close()
+
+        await self.assertFailure(store.ping(), StoreUnavailable)
+        await self.assertFailure(store.append(new_board(), BY, add("c1", "i1")), StoreUnavailable)
+
+
+class RedisStoreTests(StoreContractTests, TestCase):
+    """
+    The contract on Redis, plus what sharing Redis between daemons and
+    losing it for a while must not break.
+    """
+
+    def setUp(self) -> None:
+        self.redis = shared_redis()
+
+    def make_store(
+        self, limits: Limits = LIMITS, url: Optional[str] = None, **settings: Any
+    ) -> RedisStore:
+        settings.setdefault("timeout_seconds", 2.0)
+        store = RedisStore(reactor, url or self.redis.url, limits, **settings)
+        self.addCleanup(store.close)
+        store.settings = (limits, url, settings)  # type: ignore[attr-defined]
+        return store
+
+    def reopen(self, store: RedisStore) -> RedisStore:
+        limits, url, settings = store.settings  # type: ignore[attr-defined]
+        store.close()
+        return self.make_store(limits, url, **settings)
+
+    def log_length(self, store: RedisStore, board: str) -> int:
+        return int(self.redis.command("LLEN", "wb:{%s}:log" % (board,)))
+
+    def holds(self, store: RedisStore, board: str) -> bool:
+        return bool(self.redis.command("KEYS", "*%s*" % (board,)))
+
+    async def test_board_keys_share_its_hash_tag(self) -> None:
+        """
+        All of a board's keys carry the board id as a hash tag, so a board
+        lives on one shard whatever the cluster.
+        """
+        store, board = self.make_store(compact_after_ops=2), new_board()
+        for n in range(3):
+            await store.append(board, BY, add("c%d" % (n,), "i%d" % (n,)))
+        await store.idle()
+        await store.append(board, BY, add("c3", "i3"))
+
+        keys = sorted(key.decode() for key in self.redis.command("KEYS", "*%s*" % (board,)))
+
+        prefix = "wb:{%s}:" % (board,)
+        self.assertTrue(all(key.startswith(prefix) for key in keys), keys)
+        names = [key[len(prefix) :].split(":")[0] for key in keys]
+        self.assertEqual(sorted(set(names)), ["archive", "cids", "items", "log", "meta", "snap"])
+
+    async def test_second_daemon_sees_the_same_ops_with_the_same_seqs(self) -> None:
+        """
+        Two daemons sharing a board through Redis see one history: each one's
+        listeners hear both daemons' ops, numbered alike, in one order.
+        """
+        first, second, board = self.make_store(), self.make_store(), new_board()
+        heard_first: list[tuple[int, str]] = []
+        heard_second: list[tuple[int, str]] = []
+        await first.listen(board, lambda seq, text: heard_first.append((seq, text)))
+        await second.listen(board, lambda seq, text: heard_second.append((seq, text)))
+
+        appended = await defer.gatherResults(
+            [
+                (first if n % 2 else second).append(board, BY, add("c%d" % (n,), "i%d" % (n,)))
+                for n in range(20)
+            ]
+        )
+
+        self.assertEqual(sorted(a.seq for a in appended), list(range(1, 21)))
+        await wait_for(lambda: len(heard_first) == 20 and len(heard_second) == 20)
+        self.assertEqual(heard_first, heard_second)
+        self.assertEqual(heard_first, sorted((a.seq, a.text) for a in appended))
+
+    async def test_listener_gets_ops_published_while_pubsub_was_down(self) -> None:
+        """
+        Pub/sub drops what is published while it reconnects; the listener
+        still gets every op in order, read back from the log, or from the
+        archive when the board was compacted meanwhile.
+        """
+        listening = self.make_store()
+        writing = self.make_store(compact_after_ops=3)
+        board = new_board()
+        heard: list[int] = []
+        await listening.listen(board, lambda seq, text: heard.append(seq))
+        await writing.append(board, BY, add("c0", "i0"))
+        await wait_for(lambda: heard == [1])
+
+        subscriber = listening._subscriber
+        assert subscriber is not None and subscriber.current is not None
+        subscriber.current.transport.abortConnection()
+        await wait_for(lambda: subscriber.current is None)
+        for n in range(1, 8):
+            await writing.append(board, BY, add("c%d" % (n,), "i%d" % (n,)))
+        await writing.idle()
+
+        await wait_for(lambda: len(heard) >= 8)
+        self.assertEqual(heard, list(range(1, 9)))
+        self.assertIsNone(await writing.ops_since(board, 1))
+
+    async def test_unreachable_redis_fails_in_time_and_recovers(self) -> None:
+        """
+        With Redis down, calls fail with StoreUnavailable within the timeout
+        (the page says so) instead of hanging; once Redis is back, appends
+        and listeners work again without a restart of the daemon.
+        """
+        server = RedisServer(self.mktemp(), appendonly=True)
+        server.start()
+        self.addCleanup(server.cleanup)
+        store, board = self.make_store(url=server.url, timeout_seconds=0.5), new_board()
+        heard: list[int] = []
+        await store.listen(board, lambda seq, text: heard.append(seq))
+        await store.append(board, BY, add("c1", "i1"))
+
+        server.stop()
+        started = time.monotonic()
+        await self.assertFailure(store.ping(), StoreUnavailable)
+        await self.assertFailure(store.append(board, BY, add("c2", "i2")), StoreUnavailable)
+        failed_within = time.monotonic() - started
+        server.start()
+        await answers(store)
+        await store.ping()
+        again = await store.append(board, BY, add("c2", "i2"))
+
+        self.assertLessEqual(failed_within, 1.5)
+        self.assertEqual(again.seq, 2)
+        await wait_for(lambda: heard == [1, 2])
+
+    async def test_acknowledged_op_survives_redis_being_killed(self) -> None:
+        """
+        With appendfsync always, an op Redis acknowledged is there after
+        Redis is killed (kill -9) and started again.
+        """
+        server = RedisServer(self.mktemp(), appendonly=True)
+        server.start()
+        self.addCleanup(server.cleanup)
+        store, board = self.make_store(url=server.url), new_board()
+        acked = await store.append(board, BY, add("c1", "i1", (1.5, 2.5, 3, 4)))
+
+        server.kill()
+        server.start()
+        await answers(store)
+
+        self.assertEqual(await store.ops_since(board, 0), [acked.text])
+
+    def test_redis_url_is_parsed(self) -> None:
+        """
+        The --redis option takes redis://[:password@]host[:port][/db].
+        """
+        self.assertEqual(
+            parse_redis_url("redis://:s3cret@cache.local:6380/2"),
+            RedisAddress("cache.local", 6380, 2, "s3cret", None),
+        )
+        self.assertEqual(parse_redis_url("redis://[::1]"), RedisAddress("::1", 6379, 0))
+        self.assertEqual(str(parse_redis_url("redis://:pw@h:1/3")), "h:1/3")
+
+    def test_bad_redis_url_is_refused_clearly(self) -> None:
+        """
+        A mistyped --redis fails at startup with a sentence naming the URL.
+        """
+        for url in (
+            "http://localhost:6379",
+            "redis://",
+            "redis://host:port",
+            "redis://host/zero",
+            "redis://host?db=1",
+            "localhost:6379",
+        ):
+            try:
+                parse_redis_url(url)
+            except ValueError as e:
+                self.assertTrue(url in str(e), str(e))
+            else:
+                raise AssertionError("%r was accepted" % (url,))
+        self.assertRaises(ValueError, RedisStore, reactor, "redis://h:99999", LIMITS)
+
+
+class SQLiteStoreTests(StoreContractTests, TestCase):
+    """
+    The contract on SQLite, plus what opening the file must get right.
+    """
+
+    def setUp(self) -> None:
+        self.path = os.path.abspath(os.path.join(self.mktemp(), "boards.sqlite3"))
+
+    def make_store(
+        self, limits: Limits = LIMITS, path: Optional[str] = None, **settings: Any
+    ) -> SQLiteStore:
+        store = SQLiteStore(reactor, path or self.path, limits, **settings)
+        self.addCleanup(store.close)
+        store.settings = (limits, path, settings)  # type: ignore[attr-defined]
+        return store
+
+    def reopen(self, store: SQLiteStore) -> SQLiteStore:
+        limits, path, settings = store.settings  # type: ignore[attr-defined]
+        store.close()
+        return self.make_store(limits, path, **settings)
+
+    def _query(self, sql: str, *args: Any) -> Any:
+        connection = sqlite3.connect(self.path)
+        try:
+            return connection.execute(sql, args).fetchone()[0]
+        finally:
+            connection.close()
+
+    def log_length(self, store: SQLiteStore, board: str) -> int:
+        return int(self._query("SELECT COUNT(*) FROM log WHERE board = ?", board))
+
+    def holds(self, store: SQLiteStore, board: str) -> bool:
+        return bool(
+            self._query(
+                "SELECT (SELECT COUNT(*) FROM boards WHERE board = ?1)"
+                " + (SELECT COUNT(*) FROM log WHERE board = ?1)",
+                board,
+            )
+        )
+
+    def test_missing_folder_is_created(self) -> None:
+        """
+        --data may name a file in a folder that does not exist yet.
+        """
+        path = os.path.join(os.path.abspath(self.mktemp()), "a", "b", "boards.sqlite3")
+
+        self.make_store(path=path)
+
+        self.assertTrue(os.path.isfile(path))
+
+    def test_unusable_path_fails_at_startup(self) -> None:
+        """
+        A --data path that cannot hold a database stops the daemon at
+        startup with the path and the reason, not at the first stroke.
+        """
+        folder = os.path.abspath(self.mktemp())
+        os.makedirs(folder)
+        not_a_database = os.path.join(folder, "notes.txt")
+        with open(not_a_database, "w") as f:
+            f.write("these are not the boards you are looking for\n" * 100)
+
+        for path in (folder, not_a_database, os.path.join(not_a_database, "boards.sqlite3")):
+            try:
+                SQLiteStore(reactor, path, LIMITS)
+            except ValueError as e:
+                self.assertTrue(path in str(e), str(e))
+            else:
+                raise AssertionError("%r was accepted" % (path,))
+
+    async def test_committed_op_survives_the_daemon_being_killed(self) -> None:
+        """
+        An op whose append fired is on disk: a daemon killed right after
+        (kill -9) loses nothing.
+        """
+        script = (
+            "import os, signal, sys\n"
+            "from twisted.internet import reactor\n"
+            "from whitebrd.limits import Limits\n"
+            "from whitebrd.stores.sqlite import SQLiteStore\n"
+            "from tests.test_stores import add\n"
+            "store = SQLiteStore(reactor, sys.argv[1], Limits())\n"
+            "def acked(appended):\n"
+            "    print(appended.text, flush=True)\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n"
+            "reactor.callWhenRunning(lambda: store.append('killed', 'client-0001',"
+            " add('c1', 'i1', (0.1, 0.2))).addCallback(acked))\n"
+            "reactor.run()\n"
+        )
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        environment = dict(os.environ, PYTHONPATH=root)
+
+        run = subprocess.run(
+            [sys.executable, "-c", script, self.path],
+            env=environment,
+            capture_output=True,
+            timeout=30,
+        )
+
+        self.assertEqual(run.returncode, -9, run.stderr.decode())
+        store = self.make_store()
+        self.assertEqual(await store.ops_since("killed", 0), [run.stdout.decode().strip()])
