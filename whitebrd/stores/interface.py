@@ -30,6 +30,13 @@ OpListener = Callable[[int, str], None]
 """
 Called with C{(seq, text)} for each op appended to a board, C{text} being
 the op as clients receive it (see L{whitebrd.frames.stored_text}).
+
+Calls come in the reactor thread, in seq order, each op once and with no
+gap: a store that lost pub/sub messages (Redis restarted, the subscriber
+reconnected) reads the missing ops back from its log or archive before it
+goes on, and holds later ops meanwhile.  Only ops missing from the store
+itself would be skipped, with an error logged.  An exception raised by a
+listener is logged and does not reach the other listeners or the append.
 """
 
 
@@ -73,10 +80,20 @@ class IStore(Interface):
         board shows, an C{extend} or C{erase} of no visible item, a full
         board), assign the next seq, keep it and tell the board's listeners.
 
-        @param by: the sender's client id.
+        Ops appended through one store without waiting for each other are
+        applied in the order of the calls, so an C{extend} sent right after
+        its C{add} never finds the item missing.  A refused op takes no seq
+        and its C{cid} is not remembered.  A board whose log has grown past
+        the store's C{compact_after_ops}, or that was just cleared, is
+        compacted in the background afterwards.
+
+        @param by: the sender's client id (it goes into the stored text
+            unescaped, so it must match L{whitebrd.frames.CLIENT_ID}).
         @return: a Deferred that fires with an L{Appended}, or fails with an
             L{OpError} (the op is refused; nothing was stored) or
             L{StoreUnavailable}.
+        @raise ValueError: at once, for a board id, C{by} or body outside the
+            contract (a bug in the caller, not a refusal).
         """
 
     def load(board: str) -> "Deferred[Scene]":
@@ -89,22 +106,27 @@ class IStore(Interface):
         """
         The ops after seq C{since}, oldest first, as clients receive them.
 
-        @return: a Deferred firing with the ops' texts, or with C{None} when
-            some of them were merged into the snapshot (or C{since} is not a
-            seq of this board), so that the caller sends the whole state.
+        @return: a Deferred firing with the ops' texts (an empty list when
+            C{since} is the newest seq), or with C{None} when some of them
+            were merged into the snapshot, or C{since} is negative or past
+            the newest seq, so that the caller sends the whole state.
         """
 
     def listen(board: str, listener: OpListener) -> "Deferred[None]":
         """
         Call C{listener} for each op appended to C{board} from now on, by
         any process sharing the store.  Fires once listening has begun, so
-        a L{load} issued after it misses nothing.
+        a L{load} issued after it misses nothing; the listener may also be
+        called with ops that load then includes (ops at or below its seq),
+        which the caller ignores.  Fails with L{StoreUnavailable} when the
+        store cannot confirm the subscription in time; the listener is then
+        not registered.
         """
 
     def unlisten(board: str, listener: OpListener) -> None:
         """
         Stop calling C{listener}; the board's subscription ends with its
-        last listener.
+        last listener.  Unknown listeners are ignored.
         """
 
     def ping() -> "Deferred[None]":
@@ -115,6 +137,7 @@ class IStore(Interface):
 
     def close() -> "Deferred[None]":
         """
-        Release connections and threads; fires when they are gone.
+        Release connections and threads; fires when they are gone.  Calls
+        made afterwards fail with L{StoreUnavailable}.
         """
 
