@@ -8,10 +8,11 @@ a worker thread alike.
 """
 
 import zlib
-from typing import Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional, TypeVar
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IReactorTime
+from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -23,14 +24,23 @@ __all__ = [
     "Compactor",
     "check_append",
     "check_board",
+    "compaction",
     "fold",
+    "folded",
     "pack_chunk",
     "refusal",
     "seq_of",
     "unpack_chunk",
 ]
 
+_T = TypeVar("_T")
+
 _SEQ_PREFIX = '{"seq":'
+
+# Folding a board bigger than this (snapshot plus tail, in characters) runs
+# in the reactor's thread pool, so that opening or compacting a large board
+# holds up neither the reactor nor the other boards' database work.
+FOLD_IN_THREAD_CHARS = 256 * 1024
 
 # How long a board whose compaction failed waits before the next try, so
 # that a store refusing writes (Redis out of memory, a full disk) is not
@@ -129,6 +139,36 @@ def fold(snapshot: Optional[str], texts: Iterable[str]) -> Scene:
     return scene
 
 
+def compaction(snapshot: Optional[str], texts: list[str]) -> tuple[int, str, bytes]:
+    """
+    What compacting a board writes: the new snapshot's seq and text, and
+    the archive chunk of the ops folded into it.
+    """
+    scene = fold(snapshot, texts)
+    return scene.seq, scene.snapshot_text(), pack_chunk(texts)
+
+
+def folded(
+    reactor: Any,
+    snapshot: Optional[str],
+    texts: list[str],
+    work: Callable[[Optional[str], list[str]], _T],
+) -> "Deferred[_T]":
+    """
+    Run C{work} (L{fold} or L{compaction}) on a board: at once when the
+    board is small, in the reactor's thread pool when it is large.
+
+    @param reactor: provides C{getThreadPool}.
+    """
+    size = len(snapshot or "") + sum(len(text) for text in texts)
+    if size < FOLD_IN_THREAD_CHARS:
+        try:
+            return succeed(work(snapshot, texts))
+        except Exception:
+            return fail()
+    return deferToThreadPool(reactor, reactor.getThreadPool(), work, snapshot, texts)
+
+
 def pack_chunk(texts: list[str]) -> bytes:
     """
     Ops merged out of a log, as one archive chunk: their texts as UTF-8 JSON
@@ -180,7 +220,9 @@ class Compactor:
         @param describe: names the store for log messages.
         """
         if compact_after_ops < 1:
-            raise ValueError("compact_after_ops must be at least 1, got %r" % (compact_after_ops,))
+            raise ValueError(
+                "compact_after_ops must be at least 1, got %r" % (compact_after_ops,)
+            )
         self.compact_after_ops = compact_after_ops
         self._reactor = reactor
         self._compact = compact

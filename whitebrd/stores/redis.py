@@ -5,13 +5,13 @@ Boards in Redis, shared by every daemon that points at the same server.
 Each board's keys carry the board id as a hash tag, so that a board lives on
 one shard however keys are spread::
 
-    wb:{<board>}:meta         hash: seq (newest op), base (seq of the snapshot)
-    wb:{<board>}:log          list: op texts with seqs base+1 .. seq
-    wb:{<board>}:snap         string: the snapshot, as Scene.snapshot_text wrote it
-    wb:{<board>}:items        hash: visible item id -> its point count
-    wb:{<board>}:cids:<n>     hash: cid -> seq, for the n-th dedup window
-    wb:{<board>}:archive      list: zlib chunks of the ops merged out of the log
-    wb:{<board>}:ops          pub/sub channel: every op text, as it is appended
+    wb:{<board>}:meta      hash: seq (newest op), base (seq of the snapshot)
+    wb:{<board>}:log       list: op texts with seqs base+1 .. seq
+    wb:{<board>}:snap      string: the snapshot (Scene.snapshot_text)
+    wb:{<board>}:items     hash: visible item id -> its point count
+    wb:{<board>}:cids:<n>  hash: cid -> seq, for the n-th dedup window
+    wb:{<board>}:archive   list: zlib chunks of the ops merged out of the log
+    wb:{<board>}:ops       pub/sub channel: every op text, as it is appended
 
 An append is one round trip: a Lua script checks the op against the dedup
 window and the board, assigns its seq, stores it and publishes it, all
@@ -34,7 +34,6 @@ from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.interfaces import IDelayedCall
 from twisted.internet.task import deferLater
-from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -46,8 +45,9 @@ from whitebrd.stores._shared import (
     Compactor,
     check_append,
     check_board,
+    compaction,
     fold,
-    pack_chunk,
+    folded,
     refusal,
     seq_of,
     unpack_chunk,
@@ -57,11 +57,6 @@ from whitebrd.stores.interface import Appended, IStore, OpListener, StoreUnavail
 __all__ = ["RedisAddress", "RedisStore", "parse_redis_url"]
 
 _T = TypeVar("_T")
-
-# Folding a board bigger than this (snapshot plus tail, in characters) runs
-# in the reactor's thread pool, so that opening or compacting a large board
-# does not hold up every other connection.
-_FOLD_IN_THREAD_CHARS = 256 * 1024
 
 # How long a listened board whose missing ops could not be read waits
 # before it tries again (a new message or subscription also tries again).
@@ -205,7 +200,9 @@ def parse_redis_url(url: str) -> RedisAddress:
     if not parts.hostname:
         raise ValueError("Redis URL %r names no host" % (url,))
     if parts.query or parts.fragment:
-        raise ValueError("Redis URL %r has a query or fragment; none is understood" % (url,))
+        raise ValueError(
+            "Redis URL %r has a query or fragment; none is understood" % (url,)
+        )
     path = parts.path.strip("/")
     if path and not path.isdigit():
         raise ValueError(
@@ -250,7 +247,9 @@ class _Subscriber(txredisapi.SubscriberProtocol):  # type: ignore[misc]
         super().connectionLost(reason)
         self.factory.lost(self)
 
-    def messageReceived(self, pattern: Optional[str], channel: str, message: str) -> None:
+    def messageReceived(
+        self, pattern: Optional[str], channel: str, message: str
+    ) -> None:
         self.factory.on_message(channel, message)
 
     def subscribe_one(self, channel: str) -> None:
@@ -400,10 +399,13 @@ class RedisStore:
         @raise ValueError: for a bad URL or a non-positive setting.
         """
         if timeout_seconds <= 0:
-            raise ValueError("timeout_seconds must be positive, got %r" % (timeout_seconds,))
+            raise ValueError(
+                "timeout_seconds must be positive, got %r" % (timeout_seconds,)
+            )
         if dedup_window_seconds < 1:
             raise ValueError(
-                "dedup_window_seconds must be at least 1, got %r" % (dedup_window_seconds,)
+                "dedup_window_seconds must be at least 1, got %r"
+                % (dedup_window_seconds,)
             )
         self.address = parse_redis_url(url)
         if log is not None:
@@ -414,7 +416,10 @@ class RedisStore:
         self._window = int(dedup_window_seconds)
         self._max_delay = reconnect_max_delay_seconds
         self._compactor = Compactor(
-            reactor, compact_after_ops, self._compact, lambda: "Redis at %s" % (self.address,)
+            reactor,
+            compact_after_ops,
+            self._compact,
+            lambda: "Redis at %s" % (self.address,),
         )
         self._pool_factory: Any = None
         self._redis: Any = None
@@ -472,7 +477,9 @@ class RedisStore:
             self._subscriber = factory
         return self._subscriber
 
-    def _call(self, what: str, command: Callable[[Any], "Deferred[_T]"]) -> "Deferred[_T]":
+    def _call(
+        self, what: str, command: Callable[[Any], "Deferred[_T]"]
+    ) -> "Deferred[_T]":
         """
         Run one Redis command, bounded by the timeout.
 
@@ -531,7 +538,9 @@ class RedisStore:
                     what=what,
                     why=why,
                 )
-        return Failure(StoreUnavailable("Redis at %s: %s (%s)" % (self.address, why, what)))
+        return Failure(
+            StoreUnavailable("Redis at %s: %s (%s)" % (self.address, why, what))
+        )
 
     def _answered(self) -> None:
         if self._down_since is not None:
@@ -541,20 +550,6 @@ class RedisStore:
                 seconds=self._reactor.seconds() - self._down_since,
             )
             self._down_since = None
-
-    def _work(self, size: int, work: Callable[..., _T], *args: Any) -> "Deferred[_T]":
-        """
-        Run CPU work on a board (folding, encoding) in the reactor thread
-        when C{size} (characters) is small, in its thread pool otherwise.
-        """
-        if size < _FOLD_IN_THREAD_CHARS or self._closed:
-            try:
-                return succeed(work(*args))
-            except Exception:
-                return defer.fail()
-        return deferToThreadPool(
-            self._reactor, self._reactor.getThreadPool(), work, *args
-        )
 
     # IStore
 
@@ -585,7 +580,9 @@ class RedisStore:
         d = self._call(
             "append to board %s" % (board,),
             lambda redis: redis.eval(
-                _APPEND_SCRIPT, [keys["meta"], keys["log"], keys["items"], cids, old_cids], args
+                _APPEND_SCRIPT,
+                [keys["meta"], keys["log"], keys["items"], cids, old_cids],
+                args,
             ),
         )
 
@@ -616,7 +613,7 @@ class RedisStore:
 
         def read(reply: list[Any]) -> "Deferred[Scene]":
             snapshot, texts = reply[1], list(reply[2])
-            return self._work(_size(snapshot, texts), fold, snapshot, texts)
+            return folded(self._reactor, snapshot, texts, fold)
 
         return d.addCallback(read)
 
@@ -635,7 +632,9 @@ class RedisStore:
                 [int(since), 0],
             ),
         )
-        return d.addCallback(lambda reply: list(reply[1]) if int(reply[0]) == 0 else None)
+        return d.addCallback(
+            lambda reply: list(reply[1]) if int(reply[0]) == 0 else None
+        )
 
     def history(self, board: str) -> "Deferred[list[str]]":
         """
@@ -646,7 +645,9 @@ class RedisStore:
         keys = _keys(board)
         d = self._call(
             "read the history of board %s" % (board,),
-            lambda redis: redis.eval(_HISTORY_SCRIPT, [keys["log"], keys["archive"]], []),
+            lambda redis: redis.eval(
+                _HISTORY_SCRIPT, [keys["log"], keys["archive"]], []
+            ),
         )
 
         def unpacked(reply: list[Any]) -> list[str]:
@@ -665,7 +666,9 @@ class RedisStore:
         """
         check_board(board)
         if self._closed:
-            return defer.fail(StoreUnavailable("the Redis store at %s is closed" % (self.address,)))
+            return defer.fail(
+                StoreUnavailable("the Redis store at %s is closed" % (self.address,))
+            )
         channel = self._channels.get(board)
         if channel is None:
             channel = self._channels[board] = _Channel(board)
@@ -880,9 +883,7 @@ class RedisStore:
             channel.catching_up = False
             failure.trap(StoreUnavailable)
             if self._channels.get(channel.board) is channel and channel.retry is None:
-                channel.retry = self._reactor.callLater(
-                    _CATCH_UP_RETRY_SECONDS, retry
-                )
+                channel.retry = self._reactor.callLater(_CATCH_UP_RETRY_SECONDS, retry)
 
         def retry() -> None:
             channel.retry = None
@@ -891,7 +892,9 @@ class RedisStore:
 
         d.addCallbacks(read, failed)
 
-    def _ops_after(self, board: str, since: int, chunks: int = 1) -> "Deferred[Optional[list[str]]]":
+    def _ops_after(
+        self, board: str, since: int, chunks: int = 1
+    ) -> "Deferred[Optional[list[str]]]":
         """
         The ops after C{since}, from the log or, when it was compacted past
         C{since}, from the newest archive chunks as well.
@@ -906,7 +909,9 @@ class RedisStore:
             ),
         )
 
-        def read(reply: list[Any]) -> "Optional[list[str]] | Deferred[Optional[list[str]]]":
+        def read(
+            reply: list[Any],
+        ) -> "Optional[list[str]] | Deferred[Optional[list[str]]]":
             status = int(reply[0])
             if status == 0:
                 return list(reply[1])
@@ -937,10 +942,12 @@ class RedisStore:
             base, snapshot, texts = int(reply[0]), reply[1], list(reply[2])
             if not texts:
                 return None
-            made = self._work(_size(snapshot, texts), _compaction, snapshot, texts)
+            made = folded(self._reactor, snapshot, texts, compaction)
             return made.addCallback(write, base, len(texts))
 
-        def write(made: tuple[int, str, bytes], base: int, count: int) -> "Deferred[None]":
+        def write(
+            made: tuple[int, str, bytes], base: int, count: int
+        ) -> "Deferred[None]":
             seq, snapshot, chunk = made
             written = self._call(
                 "compact board %s" % (board,),
@@ -954,7 +961,8 @@ class RedisStore:
             def logged(moved: int) -> None:
                 if int(moved):
                     self.log.debug(
-                        "Board {board}: {count} ops folded into the snapshot at seq {seq}",
+                        "Board {board}: {count} ops folded into the snapshot at "
+                        "seq {seq}",
                         board=board,
                         count=count,
                         seq=seq,
@@ -963,16 +971,3 @@ class RedisStore:
             return written.addCallback(logged)
 
         return d.addCallback(read)
-
-
-def _size(snapshot: Optional[str], texts: list[str]) -> int:
-    return len(snapshot or "") + sum(len(text) for text in texts)
-
-
-def _compaction(snapshot: Optional[str], texts: list[str]) -> tuple[int, str, bytes]:
-    """
-    The new snapshot's seq and text, and the archive chunk of the ops
-    folded into it.
-    """
-    scene = fold(snapshot, texts)
-    return scene.seq, scene.snapshot_text(), pack_chunk(texts)

@@ -4,10 +4,10 @@ Boards in an embedded SQLite file, for one daemon with no Redis.
 
 The file holds five tables::
 
-    boards   (board, seq, base, items, snapshot)  one row per board drawn on
+    boards   (board, seq, base, items, snapshot)  a row per board drawn on
     log      (board, seq, text)                   ops base+1 .. seq
-    items    (board, id, points)                  visible items, for the checks
-    cids     (board, cid, seq, at)                recent cids, pruned now and then
+    items    (board, id, points)                  visible items, for checks
+    cids     (board, cid, seq, at)                recent cids, pruned at times
     archive  (board, first, last, chunk)          zlib chunks of merged ops
 
 Each append is one transaction doing the checks the Redis script does, so
@@ -40,8 +40,9 @@ from whitebrd.stores._shared import (
     Compactor,
     check_append,
     check_board,
+    compaction,
     fold,
-    pack_chunk,
+    folded,
     refusal,
     unpack_chunk,
 )
@@ -120,7 +121,9 @@ def _prepare(path: str) -> None:
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as e:
-        raise ValueError("cannot create the folder of the SQLite store %s: %s" % (path, e))
+        raise ValueError(
+            "cannot create the folder of the SQLite store %s: %s" % (path, e)
+        )
     if os.path.isdir(path):
         raise ValueError("the SQLite store %s is a folder, not a file" % (path,))
     try:
@@ -172,7 +175,8 @@ class SQLiteStore:
             raise ValueError("the SQLite store needs a file path, got %r" % (path,))
         if dedup_window_seconds < 1:
             raise ValueError(
-                "dedup_window_seconds must be at least 1, got %r" % (dedup_window_seconds,)
+                "dedup_window_seconds must be at least 1, got %r"
+                % (dedup_window_seconds,)
             )
         self.path = os.path.abspath(path)
         _prepare(self.path)
@@ -186,7 +190,10 @@ class SQLiteStore:
         self._prune_every = min(self._window, 3600.0)
         self._next_prune = 0.0
         self._compactor = Compactor(
-            reactor, compact_after_ops, self._compact, lambda: "SQLite at %s" % (self.path,)
+            reactor,
+            compact_after_ops,
+            self._compact,
+            lambda: "SQLite at %s" % (self.path,),
         )
         self._pool: Optional[adbapi.ConnectionPool] = None
         self._listeners: dict[str, list[OpListener]] = {}
@@ -197,7 +204,9 @@ class SQLiteStore:
     def __repr__(self) -> str:
         return "<SQLiteStore %s>" % (self.path,)
 
-    def _run(self, what: str, interaction: Callable[..., _T], *args: Any) -> "Deferred[_T]":
+    def _run(
+        self, what: str, interaction: Callable[..., _T], *args: Any
+    ) -> "Deferred[_T]":
         """
         Run C{interaction} in the database thread, in one transaction.
 
@@ -206,7 +215,9 @@ class SQLiteStore:
             disk, a lock held too long, a file gone).
         """
         if self._closed:
-            return defer.fail(StoreUnavailable("the SQLite store %s is closed" % (self.path,)))
+            return defer.fail(
+                StoreUnavailable("the SQLite store %s is closed" % (self.path,))
+            )
         if self._pool is None:
             self._pool = adbapi.ConnectionPool(
                 "sqlite3",
@@ -240,7 +251,8 @@ class SQLiteStore:
                 )
             return Failure(
                 StoreUnavailable(
-                    "SQLite store %s: %s (%s)" % (self.path, result.getErrorMessage(), what)
+                    "SQLite store %s: %s (%s)"
+                    % (self.path, result.getErrorMessage(), what)
                 )
             )
 
@@ -280,7 +292,9 @@ class SQLiteStore:
                     listener(seq, text)
                 except Exception:
                     self.log.failure(
-                        "A listener of board {board} failed on op {seq}", board=board, seq=seq
+                        "A listener of board {board} failed on op {seq}",
+                        board=board,
+                        seq=seq,
                     )
             self._compactor.after_append(board, op.kind, tail)
             return Appended(seq, text)
@@ -289,15 +303,23 @@ class SQLiteStore:
 
     def load(self, board: str) -> "Deferred[Scene]":
         """
-        The snapshot and the log tail, read and folded in the database
-        thread.
+        The snapshot and the log tail, read in one transaction and folded
+        (in a worker thread when the board is large).
         """
         check_board(board)
-        return self._run("load board %s" % (board,), _load, board)
+        d = self._run("load board %s" % (board,), _read_board, board)
+
+        def read(row: tuple[int, int, Optional[str], list[str]]) -> "Deferred[Scene]":
+            _, _, snapshot, texts = row
+            return folded(self._reactor, snapshot, texts, fold)
+
+        return d.addCallback(read)
 
     def ops_since(self, board: str, since: int) -> "Deferred[Optional[list[str]]]":
         check_board(board)
-        return self._run("read board %s since %d" % (board, since), _ops_since, board, since)
+        return self._run(
+            "read board %s since %d" % (board, since), _ops_since, board, since
+        )
 
     def history(self, board: str) -> "Deferred[list[str]]":
         """
@@ -314,7 +336,9 @@ class SQLiteStore:
         """
         check_board(board)
         if self._closed:
-            return defer.fail(StoreUnavailable("the SQLite store %s is closed" % (self.path,)))
+            return defer.fail(
+                StoreUnavailable("the SQLite store %s is closed" % (self.path,))
+            )
         self._listeners.setdefault(board, []).append(listener)
         return succeed(None)
 
@@ -355,7 +379,35 @@ class SQLiteStore:
     # Compaction
 
     def _compact(self, board: str) -> "Deferred[None]":
-        return self._run("compact board %s" % (board,), _compact, board)
+        """
+        Read the board, fold it outside the database thread (so that the
+        appends of other boards do not wait for a large one), and write the
+        result unless the board was compacted meanwhile.
+        """
+        d = self._run("read board %s to compact it" % (board,), _read_board, board)
+
+        def read(
+            row: tuple[int, int, Optional[str], list[str]],
+        ) -> "Optional[Deferred[None]]":
+            _, base, snapshot, texts = row
+            if not texts:
+                return None
+            made = folded(self._reactor, snapshot, texts, compaction)
+            return made.addCallback(write, base)
+
+        def write(made: tuple[int, str, bytes], base: int) -> "Deferred[None]":
+            seq, snapshot, chunk = made
+            return self._run(
+                "compact board %s" % (board,),
+                _compact,
+                board,
+                base,
+                seq,
+                snapshot,
+                chunk,
+            )
+
+        return d.addCallback(read)
 
 
 def _when_done(d: "Deferred[Any]") -> "Deferred[None]":
@@ -405,7 +457,9 @@ def _append(
 
     seq += 1
     text = stored_text(op.body, seq, by)
-    txn.execute("INSERT INTO log (board, seq, text) VALUES (?, ?, ?)", (board, seq, text))
+    txn.execute(
+        "INSERT INTO log (board, seq, text) VALUES (?, ?, ?)", (board, seq, text)
+    )
     if op.kind == "add":
         txn.execute(
             "INSERT INTO items (board, id, points) VALUES (?, ?, ?)",
@@ -458,7 +512,8 @@ def _check(txn: Any, board: str, op: Op, limits: Limits, count: int) -> Optional
             return "too_many_points"
     elif op.kind == "extend":
         txn.execute(
-            "SELECT points FROM items WHERE board = ? AND id = ?", (board, op.item_ids[0])
+            "SELECT points FROM items WHERE board = ? AND id = ?",
+            (board, op.item_ids[0]),
         )
         held = txn.fetchone()
         if held is None:
@@ -468,7 +523,8 @@ def _check(txn: Any, board: str, op: Op, limits: Limits, count: int) -> Optional
     elif op.kind == "erase":
         for ids in _slices(op.item_ids):
             txn.execute(
-                "SELECT 1 FROM items WHERE board = ? AND id IN (%s) LIMIT 1" % (_marks(ids),),
+                "SELECT 1 FROM items WHERE board = ? AND id IN (%s) LIMIT 1"
+                % (_marks(ids),),
                 (board, *ids),
             )
             if txn.fetchone() is not None:
@@ -478,7 +534,9 @@ def _check(txn: Any, board: str, op: Op, limits: Limits, count: int) -> Optional
 
 
 def _slices(ids: tuple[str, ...]) -> list[tuple[str, ...]]:
-    return [ids[n : n + _IDS_PER_STATEMENT] for n in range(0, len(ids), _IDS_PER_STATEMENT)]
+    return [
+        ids[n : n + _IDS_PER_STATEMENT] for n in range(0, len(ids), _IDS_PER_STATEMENT)
+    ]
 
 
 def _marks(ids: tuple[str, ...]) -> str:
@@ -491,14 +549,15 @@ def _read(txn: Any, board: str) -> tuple[int, int, Optional[str], list[str]]:
     if row is None:
         return 0, 0, None, []
     seq, base, snapshot = row
-    txn.execute("SELECT text FROM log WHERE board = ? AND seq > ? ORDER BY seq", (board, base))
+    txn.execute(
+        "SELECT text FROM log WHERE board = ? AND seq > ? ORDER BY seq", (board, base)
+    )
     return seq, base, snapshot, [text for (text,) in txn.fetchall()]
 
 
-def _load(txn: Any, board: str) -> Scene:
+def _read_board(txn: Any, board: str) -> tuple[int, int, Optional[str], list[str]]:
     txn.execute("BEGIN")
-    _, _, snapshot, texts = _read(txn, board)
-    return fold(snapshot, texts)
+    return _read(txn, board)
 
 
 def _ops_since(txn: Any, board: str, since: int) -> Optional[list[str]]:
@@ -507,7 +566,9 @@ def _ops_since(txn: Any, board: str, since: int) -> Optional[list[str]]:
     seq, base = txn.fetchone() or (0, 0)
     if since < base or since > seq:
         return None
-    txn.execute("SELECT text FROM log WHERE board = ? AND seq > ? ORDER BY seq", (board, since))
+    txn.execute(
+        "SELECT text FROM log WHERE board = ? AND seq > ? ORDER BY seq", (board, since)
+    )
     return [text for (text,) in txn.fetchall()]
 
 
@@ -521,21 +582,25 @@ def _history(txn: Any, board: str) -> list[str]:
     return texts + tail
 
 
-def _compact(txn: Any, board: str) -> None:
+def _compact(
+    txn: Any, board: str, base: int, seq: int, snapshot: str, chunk: bytes
+) -> None:
+    """
+    Move the ops up to C{seq} into C{snapshot} and an archive chunk, unless
+    the board's base moved since it was read.
+    """
     txn.execute("BEGIN IMMEDIATE")
-    seq, base, snapshot, texts = _read(txn, board)
-    if not texts:
-        return
-    scene = fold(snapshot, texts)
     txn.execute(
-        "UPDATE boards SET snapshot = ?, base = ? WHERE board = ?",
-        (scene.snapshot_text(), scene.seq, board),
+        "UPDATE boards SET snapshot = ?, base = ? WHERE board = ? AND base = ?",
+        (snapshot, seq, board, base),
     )
+    if txn.rowcount != 1:
+        return
     txn.execute(
         "INSERT INTO archive (board, first, last, chunk) VALUES (?, ?, ?, ?)",
-        (board, base + 1, scene.seq, pack_chunk(texts)),
+        (board, base + 1, seq, chunk),
     )
-    txn.execute("DELETE FROM log WHERE board = ? AND seq <= ?", (board, scene.seq))
+    txn.execute("DELETE FROM log WHERE board = ? AND seq <= ?", (board, seq))
 
 
 def _ping(txn: Any) -> None:
