@@ -82,13 +82,20 @@ class RedisServer:
     def _command(self) -> list[str]:
         command = [
             "redis-server",
-            "--bind", "127.0.0.1",
-            "--port", str(self.port),
-            "--pidfile", os.path.join(self.directory, "redis.pid"),
-            "--dir", self.directory,
-            "--logfile", os.path.join(self.directory, "redis.log"),
-            "--daemonize", "no",
-            "--save", "",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--pidfile",
+            os.path.join(self.directory, "redis.pid"),
+            "--dir",
+            self.directory,
+            "--logfile",
+            os.path.join(self.directory, "redis.log"),
+            "--daemonize",
+            "no",
+            "--save",
+            "",
         ]
         if self.appendonly:
             command += ["--appendonly", "yes", "--appendfsync", "always"]
@@ -107,7 +114,9 @@ class RedisServer:
         if self.running:
             return
         if shutil.which("redis-server") is None:
-            raise SkipTest("redis-server is not installed (Debian: apt-get install redis-server)")
+            raise SkipTest(
+                "redis-server is not installed (Debian: apt-get install redis-server)"
+            )
         self.process = subprocess.Popen(
             self._command(),
             stdin=subprocess.DEVNULL,

@@ -25,7 +25,6 @@ from zope.interface.verify import verifyObject
 from tests.redis_server import RedisServer, shared_redis
 from whitebrd.frames import Op, OpError, OpFrame, dumps, parse_frame
 from whitebrd.limits import Limits
-from whitebrd.scene import Scene
 from whitebrd.stores import Appended, IStore, StoreUnavailable
 from whitebrd.stores._shared import fold
 from whitebrd.stores.redis import RedisAddress, RedisStore, parse_redis_url
@@ -46,7 +45,13 @@ def checked(value: dict[str, Any], limits: Limits = LIMITS) -> Op:
 
 
 def add(cid: str, item_id: str, pts: Any = (0, 0, 10, 10), **fields: Any) -> Op:
-    item = {"id": item_id, "kind": "path", "pts": list(pts), "color": "#112233", "width": 2}
+    item = {
+        "id": item_id,
+        "kind": "path",
+        "pts": list(pts),
+        "color": "#112233",
+        "width": 2,
+    }
     item.update(fields)
     return checked({"cid": cid, "op": "add", "item": item})
 
@@ -166,7 +171,7 @@ class StoreContractTests:
         """
         store, board = self.make_store(), new_board()
         pts = [10.5, 0.1, 0.30000000000000004, -1e-07, 123456.789, 999999.999999]
-        words = "שלום 👋🏽 مرحبا \"quoted\" \\ e\u0301"
+        words = 'שלום 👋🏽 مرحبا "quoted" \\ e\u0301'
         path = add("p1", "path1", pts)
         text = checked(
             {
@@ -224,8 +229,12 @@ class StoreContractTests:
         heard: list[int] = []
         await store.listen(board, lambda seq, text: heard.append(seq))
 
-        await self.refused(store.append(board, BY, add("c2", "i1")), "duplicate_id", "c2")
-        await self.refused(store.append(board, BY, extend("c3", "gone")), "unknown_item", "c3")
+        await self.refused(
+            store.append(board, BY, add("c2", "i1")), "duplicate_id", "c2"
+        )
+        await self.refused(
+            store.append(board, BY, extend("c3", "gone")), "unknown_item", "c3"
+        )
         await self.refused(
             store.append(board, BY, erase("c4", "gone", "never")), "unknown_item", "c4"
         )
@@ -266,7 +275,9 @@ class StoreContractTests:
         await store.append(board, BY, add("c1", "i1", (0, 0, 1, 1)))
 
         await self.refused(
-            store.append(board, BY, extend("c2", "i1", (2, 2, 3, 3))), "too_many_points", "c2"
+            store.append(board, BY, extend("c2", "i1", (2, 2, 3, 3))),
+            "too_many_points",
+            "c2",
         )
         await self.refused(
             store.append(board, BY, add("c3", "i2", (0, 0, 1, 1, 2, 2, 3, 3))),
@@ -295,7 +306,9 @@ class StoreContractTests:
 
         self.assertEqual([item["id"] for item in erased.items()], ["i1", "i3", "i4"])
         self.assertEqual((cleared.seq, cleared.items()), (6, []))
-        await self.refused(store.append(board, BY, extend("e2", "i1")), "unknown_item", "e2")
+        await self.refused(
+            store.append(board, BY, extend("e2", "i1")), "unknown_item", "e2"
+        )
 
     async def test_item_added_again_after_erase_goes_on_top(self) -> None:
         """
@@ -354,7 +367,9 @@ class StoreContractTests:
         None, and every op stays in the history.
         """
         store, board = self.make_store(compact_after_ops=4), new_board()
-        ops = [add("c%d" % (n,), "i%d" % (n,), (n, n, n + 0.5, n + 0.25)) for n in range(6)]
+        ops = [
+            add("c%d" % (n,), "i%d" % (n,), (n, n, n + 0.5, n + 0.25)) for n in range(6)
+        ]
         ops += [extend("x%d" % (n,), "i1", (n + 0.1, 7)) for n in range(4)]
         ops += [erase("e1", "i2", "i4")]
         texts = []
@@ -403,7 +418,9 @@ class StoreContractTests:
         ops = [add("a%d" % (n,), "i%d" % (n,)) for n in range(20)]
         ops += [extend("x%d" % (n,), "i%d" % (n,)) for n in range(20)]
 
-        appended = await defer.gatherResults([store.append(board, BY, op) for op in ops])
+        appended = await defer.gatherResults(
+            [store.append(board, BY, op) for op in ops]
+        )
 
         self.assertEqual([a.seq for a in appended], list(range(1, 41)))
         await wait_for(lambda: len(heard) >= 40)
@@ -434,14 +451,19 @@ class StoreContractTests:
         board, its tail, its seq and the cids it has seen.
         """
         store, board = self.make_store(), new_board()
-        texts = [(await store.append(board, BY, add("c%d" % (n,), "i%d" % (n,)))).text for n in range(3)]
+        texts = [
+            (await store.append(board, BY, add("c%d" % (n,), "i%d" % (n,)))).text
+            for n in range(3)
+        ]
         before = (await store.load(board)).snapshot_text()
 
         store = self.reopen(store)
 
         self.assertEqual((await store.load(board)).snapshot_text(), before)
         self.assertEqual(await store.ops_since(board, 1), texts[1:])
-        self.assertEqual(await store.append(board, BY, add("c1", "i1")), Appended(2, None, True))
+        self.assertEqual(
+            await store.append(board, BY, add("c1", "i1")), Appended(2, None, True)
+        )
         self.assertEqual((await store.append(board, BY, add("c9", "i9"))).seq, 4)
 
     async def test_ping_answers(self) -> None:
@@ -459,7 +481,9 @@ class StoreContractTests:
         await store.close()
 
         await self.assertFailure(store.ping(), StoreUnavailable)
-        await self.assertFailure(store.append(new_board(), BY, add("c1", "i1")), StoreUnavailable)
+        await self.assertFailure(
+            store.append(new_board(), BY, add("c1", "i1")), StoreUnavailable
+        )
 
 
 class RedisStoreTests(StoreContractTests, TestCase):
@@ -502,12 +526,16 @@ class RedisStoreTests(StoreContractTests, TestCase):
         await store.idle()
         await store.append(board, BY, add("c3", "i3"))
 
-        keys = sorted(key.decode() for key in self.redis.command("KEYS", "*%s*" % (board,)))
+        keys = sorted(
+            key.decode() for key in self.redis.command("KEYS", "*%s*" % (board,))
+        )
 
         prefix = "wb:{%s}:" % (board,)
         self.assertTrue(all(key.startswith(prefix) for key in keys), keys)
         names = [key[len(prefix) :].split(":")[0] for key in keys]
-        self.assertEqual(sorted(set(names)), ["archive", "cids", "items", "log", "meta", "snap"])
+        self.assertEqual(
+            sorted(set(names)), ["archive", "cids", "items", "log", "meta", "snap"]
+        )
 
     async def test_second_daemon_sees_the_same_ops_with_the_same_seqs(self) -> None:
         """
@@ -522,7 +550,9 @@ class RedisStoreTests(StoreContractTests, TestCase):
 
         appended = await defer.gatherResults(
             [
-                (first if n % 2 else second).append(board, BY, add("c%d" % (n,), "i%d" % (n,)))
+                (first if n % 2 else second).append(
+                    board, BY, add("c%d" % (n,), "i%d" % (n,))
+                )
                 for n in range(20)
             ]
         )
@@ -575,7 +605,9 @@ class RedisStoreTests(StoreContractTests, TestCase):
         server.stop()
         started = time.monotonic()
         await self.assertFailure(store.ping(), StoreUnavailable)
-        await self.assertFailure(store.append(board, BY, add("c2", "i2")), StoreUnavailable)
+        await self.assertFailure(
+            store.append(board, BY, add("c2", "i2")), StoreUnavailable
+        )
         failed_within = time.monotonic() - started
         server.start()
         await answers(store)
@@ -696,7 +728,11 @@ class SQLiteStoreTests(StoreContractTests, TestCase):
         with open(not_a_database, "w") as f:
             f.write("these are not the boards you are looking for\n" * 100)
 
-        for path in (folder, not_a_database, os.path.join(not_a_database, "boards.sqlite3")):
+        for path in (
+            folder,
+            not_a_database,
+            os.path.join(not_a_database, "boards.sqlite3"),
+        ):
             try:
                 SQLiteStore(reactor, path, LIMITS)
             except ValueError as e:
@@ -735,4 +771,6 @@ class SQLiteStoreTests(StoreContractTests, TestCase):
 
         self.assertEqual(run.returncode, -9, run.stderr.decode())
         store = self.make_store()
-        self.assertEqual(await store.ops_since("killed", 0), [run.stdout.decode().strip()])
+        self.assertEqual(
+            await store.ops_since("killed", 0), [run.stdout.decode().strip()]
+        )
