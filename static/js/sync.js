@@ -8,11 +8,32 @@ import { FrameTask, SLICE_MS } from "./schedule.js";
 /** Items put into the scene between two looks at the clock. */
 const LOAD_CHUNK = 256;
 
+/** Waits before ops refused for want of storage are sent again, in ms. */
+const RESEND_FIRST_MS = 1000;
+const RESEND_MAX_MS = 10000;
+
+const NOT_SAVING =
+  "Not saving: the board's storage is not answering. What you draw is " +
+  "kept here and sent again.";
+
 /** What a close code from the server means to the person drawing. */
 const CLOSE_REASONS = {
   1007: "The server refused a malformed message.",
   1008: "The server cut the connection: too many messages.",
   1009: "The server refused a message that was too large.",
+  1013: "The board's storage is not answering; trying again.",
+};
+
+/**
+ * What the page shows for an error code (docs/protocol.md, "Errors"):
+ * a message, or null for codes that only concern developers, which go to
+ * the console. `storage_unavailable` is handled on its own.
+ */
+const ERROR_MESSAGES = {
+  too_many_points: "This stroke is too long.",
+  board_full: "This board is full.",
+  duplicate_id: null,
+  unknown_item: null,
 };
 
 /**
@@ -63,6 +84,8 @@ export class BoardSync {
     this._inbox = [];
     this._stateIndex = 0;
     this._ackedAhead = new Map();
+    this._resendTimer = null;
+    this._resendDelay = RESEND_FIRST_MS;
     this._drainTask = new FrameTask(() => this._drain());
     this.connection = new Connection(() => this._url(), {
       open: () => this._opened(),
@@ -98,9 +121,11 @@ export class BoardSync {
   submit(op) {
     const change = this.scene.apply(op);
     this.renderer.show(change);
-    const entry = this.outbox.push(op, change !== null);
-    if (this._caughtUp && !entry.sent) {
-      entry.sent = this.connection.send(opFrame(entry.op));
+    this.outbox.push(op, change !== null);
+    // NB: while ops refused for want of storage wait to be sent again, new
+    // ones wait behind them, or an extend would overtake its add.
+    if (this._caughtUp && this._resendTimer === null) {
+      this._sendUnsent();
     }
     this._changed();
   }
@@ -129,6 +154,9 @@ export class BoardSync {
     this._inbox = [];
     this._caughtUp = false;
     this._helloSeq = null;
+    // A state cut short left seq at 0, so the next one starts over.
+    this._loadingState = false;
+    this._stateIndex = 0;
     const reason = CLOSE_REASONS[event.code];
     if (reason) {
       this._notify(event.reason ? `${reason} (${event.reason})` : reason);
@@ -177,6 +205,9 @@ export class BoardSync {
         this._hello(frame);
         break;
       case "ops":
+        // Ops are relayed once stored: storing works (again).
+        this.saving = true;
+        this._resendDelay = RESEND_FIRST_MS;
         for (const op of frame.ops) {
           if (!this._applyRemote(op)) {
             return;
@@ -191,10 +222,10 @@ export class BoardSync {
         this._error(frame);
         break;
       case "status":
-        this.saving = frame.saving;
-        if (frame.message) {
-          this._notify(frame.message);
+        if (this.saving && !frame.saving) {
+          this._notify(NOT_SAVING);
         }
+        this.saving = frame.saving;
         break;
       default:
         // Presence (cursor frames) comes later.
@@ -203,6 +234,8 @@ export class BoardSync {
   }
 
   _hello(frame) {
+    // The board opened, so its store answered.
+    this.saving = true;
     this._helloSeq = frame.seq;
     const expectState = this._since === 0 || this._since > frame.seq;
     if (!expectState && this.seq >= frame.seq) {
@@ -304,23 +337,65 @@ export class BoardSync {
   }
 
   _error(frame) {
+    if (frame.code === "storage_unavailable" && frame.cid) {
+      this._notStored(frame.cid);
+      return;
+    }
     const entry = frame.cid ? this.outbox.take(frame.cid) : null;
     if (entry && entry.applied && entry.op.op === "add") {
       // Refused, so it is on no other screen: take it off this one.
       this.scene.remove([entry.op.item.id]);
       this.renderer.requestRedraw();
     }
-    if (entry && entry.op.op === "extend" && !this.scene.byId.has(entry.op.id)) {
-      // The path went (erased or refused) while it was being drawn; the
-      // person drawing sees that already.
-      return;
+    const message = Object.hasOwn(ERROR_MESSAGES, frame.code)
+      ? ERROR_MESSAGES[frame.code]
+      : undefined;
+    if (message === undefined) {
+      console.warn(`whitebrd: refused (${frame.code}): ${frame.message}`);
+    } else if (message) {
+      this._notify(message);
     }
-    this._notify(frame.message);
+  }
+
+  /**
+   * The server could not store an op: keep it and send it again after a
+   * while (longer each time), unless the connection is replaced first,
+   * which resends everything anyway.
+   */
+  _notStored(cid) {
+    if (this.saving) {
+      this._notify(NOT_SAVING);
+    }
+    this.saving = false;
+    const entry = this.outbox.entries.find((e) => e.op.cid === cid);
+    if (entry) {
+      entry.sent = false;
+    }
+    if (this._resendTimer === null) {
+      this._resendTimer = setTimeout(() => {
+        this._resendTimer = null;
+        if (this._caughtUp) {
+          this._sendUnsent();
+        }
+      }, this._resendDelay);
+      this._resendDelay = Math.min(RESEND_MAX_MS, this._resendDelay * 2);
+    }
+  }
+
+  _sendUnsent() {
+    for (const entry of this.outbox.entries) {
+      if (!entry.sent) {
+        entry.sent = this.connection.send(opFrame(entry.op));
+      }
+    }
   }
 
   _catchUp() {
     this._caughtUp = true;
     this.connection.resetBackoff();
+    clearTimeout(this._resendTimer);
+    this._resendTimer = null;
+    // Everything unconfirmed goes again; the server acks what it has.
     for (const entry of this.outbox.entries) {
       entry.sent = this.connection.send(opFrame(entry.op)) || entry.sent;
     }
