@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional
 
 from twisted.internet import defer, reactor
 from twisted.internet.task import deferLater
+from twisted.logger import Logger
 from twisted.trial.unittest import TestCase
 from zope.interface.verify import verifyObject
 
@@ -617,6 +618,32 @@ class RedisStoreTests(StoreContractTests, TestCase):
         self.assertLessEqual(failed_within, 1.5)
         self.assertEqual(again.seq, 2)
         await wait_for(lambda: heard == [1, 2])
+
+    async def test_listener_follows_a_board_redis_lost(self) -> None:
+        """
+        When Redis restarts without its data, the board starts again from
+        seq 1 and listeners hear the new ops, with an error in the log saying
+        what happened, rather than going deaf.
+        """
+        server = RedisServer(self.mktemp())
+        server.start()
+        self.addCleanup(server.cleanup)
+        events: list[dict[str, Any]] = []
+        log = Logger(observer=events.append)
+        store, board = self.make_store(url=server.url, log=log), new_board()
+        heard: list[int] = []
+        await store.listen(board, lambda seq, text: heard.append(seq))
+        for n in range(3):
+            await store.append(board, BY, add("c%d" % (n,), "i%d" % (n,)))
+        await wait_for(lambda: heard == [1, 2, 3])
+
+        server.stop()
+        server.start()
+        await answers(store)
+        await wait_for(lambda: any("went back" in e["log_format"] for e in events))
+        await store.append(board, BY, add("c9", "i9"))
+
+        await wait_for(lambda: heard == [1, 2, 3, 1])
 
     async def test_acknowledged_op_survives_redis_being_killed(self) -> None:
         """

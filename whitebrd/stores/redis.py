@@ -120,14 +120,14 @@ local base = tonumber(redis.call('HGET', KEYS[1], 'base') or '0')
 return {base, redis.call('GET', KEYS[3]), redis.call('LRANGE', KEYS[2], 0, -1)}
 """
 
-# The ops after ARGV[1].  {0, texts} from the log; {-1} when since is not a
-# seq of the board or (with ARGV[2] = 0) when some ops were merged away;
+# The ops after ARGV[1].  {0, texts} from the log; {-1, seq} when since is
+# not a seq of the board, {-1} (with ARGV[2] = 0) when some were merged away;
 # otherwise {1, whole log, the newest ARGV[2] archive chunks, chunk count}.
 _TAIL_SCRIPT = """
 local since = tonumber(ARGV[1])
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local base = tonumber(redis.call('HGET', KEYS[1], 'base') or '0')
-if since < 0 or since > seq then return {-1} end
+if since < 0 or since > seq then return {-1, seq} end
 if since >= base then return {0, redis.call('LRANGE', KEYS[2], since - base, -1)} end
 local chunks = tonumber(ARGV[2])
 if chunks == 0 then return {-1} end
@@ -328,6 +328,16 @@ class _SubscriberFactory(txredisapi.SubscriberFactory):  # type: ignore[misc]
     def lost(self, protocol: _Subscriber) -> None:
         if self.current is protocol:
             self.current = None
+
+
+class _WentBack(Exception):
+    """
+    A board's seq in Redis is below one this store saw: Redis lost data.
+    """
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(seq)
+        self.seq = seq
 
 
 class _Channel:
@@ -881,6 +891,27 @@ class RedisStore:
 
         def failed(failure: Failure) -> None:
             channel.catching_up = False
+            if (
+                failure.check(_WentBack)
+                and self._channels.get(channel.board) is channel
+            ):
+                # Redis lost the board's newest ops (restarted without its
+                # append-only file, or failed over to a lagging replica).
+                # Listen from where Redis is, or nothing would pass again.
+                seq = failure.value.seq
+                self.log.error(
+                    "Board {board} went back from seq {seen} to {seq} in Redis "
+                    "at {address}: Redis lost data (was it restarted without "
+                    "appendonly?); its newest ops are gone",
+                    board=channel.board,
+                    seen=start,
+                    seq=seq,
+                    address=self.address,
+                )
+                channel.delivered = seq
+                channel.early = {s: t for s, t in channel.early.items() if s > seq}
+                self._drain(channel)
+                return
             failure.trap(StoreUnavailable)
             if self._channels.get(channel.board) is channel and channel.retry is None:
                 channel.retry = self._reactor.callLater(_CATCH_UP_RETRY_SECONDS, retry)
@@ -916,6 +947,8 @@ class RedisStore:
             if status == 0:
                 return list(reply[1])
             if status == -1:
+                if len(reply) > 1 and since > int(reply[1]):
+                    raise _WentBack(int(reply[1]))
                 return None
             texts: list[str] = []
             for chunk in reply[2]:
