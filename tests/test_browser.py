@@ -206,7 +206,9 @@ class BrowserTestCase(SynchronousTestCase):
             raise SkipTest("Chromium is not installed at %s" % (CHROMIUM,))
         from playwright.sync_api import sync_playwright
 
-        self.data = Path(os.getcwd()).resolve() / ("browser-%s.sqlite3" % (uuid.uuid4().hex,))
+        self.data = Path(os.getcwd()).resolve() / (
+            "browser-%s.sqlite3" % (uuid.uuid4().hex,)
+        )
         self.daemon = start_daemon(self, "--data", str(self.data))
         self.playwright = sync_playwright().start()
         self.addCleanup(self.playwright.stop)
@@ -328,9 +330,7 @@ class DrawingTests(BrowserTestCase):
         a.wait_visible(WAVE, BLUE)
         a.wait_visible(ZIGZAG, RED)
         self.screenshots("sent", a=a, b=b)
-        self.assertEqual(
-            [item["color"] for item in self.stored_items()], [RED, BLUE]
-        )
+        self.assertEqual([item["color"] for item in self.stored_items()], [RED, BLUE])
 
     def test_eraser_removes_the_stroke_on_both_pages(self) -> None:
         """

@@ -288,7 +288,9 @@ export function itemTouches(item, ax, ay, bx, by, radius) {
     case "rect":
     case "ellipse": {
       const outline =
-        item.kind === "rect" ? _rectOutline(item.pts) : _ellipseOutline(item.pts);
+        item.kind === "rect"
+          ? _rectOutline(item.pts)
+          : _ellipseOutline(item.pts);
       if (polylineTouches(outline, ax, ay, bx, by, tolerance, true)) {
         return true;
       }
@@ -297,8 +299,14 @@ export function itemTouches(item, ax, ay, bx, by, radius) {
     case "text": {
       const box = itemBounds(item);
       const outline = [
-        box.minX, box.minY, box.maxX, box.minY,
-        box.maxX, box.maxY, box.minX, box.maxY,
+        box.minX,
+        box.minY,
+        box.maxX,
+        box.minY,
+        box.maxX,
+        box.maxY,
+        box.minX,
+        box.maxY,
       ];
       return (
         _insideBox(box, ax, ay) ||

@@ -56,7 +56,8 @@ export class PointerInput {
     if (this._pointerId !== null) {
       return;
     }
-    const eraserEnd = event.pointerType === "pen" && event.button === PEN_ERASER_BUTTON;
+    const eraserEnd =
+      event.pointerType === "pen" && event.button === PEN_ERASER_BUTTON;
     if (event.button !== 0 && !eraserEnd) {
       return;
     }
@@ -76,7 +77,9 @@ export class PointerInput {
       typeof event.getCoalescedEvents === "function"
         ? event.getCoalescedEvents()
         : [];
-    const points = (events.length ? events : [event]).map((e) => this._point(e));
+    const points = (events.length ? events : [event]).map((e) =>
+      this._point(e),
+    );
     this._tool.move(points);
   }
 

@@ -171,17 +171,16 @@ function main() {
   resize();
 
   // Share the board's link.
-  document.querySelector("[data-action='copy-link']")?.addEventListener(
-    "click",
-    async () => {
+  document
+    .querySelector("[data-action='copy-link']")
+    ?.addEventListener("click", async () => {
       try {
         await navigator.clipboard.writeText(location.href);
         toast.show("Link copied: whoever has it can draw on this board.");
       } catch {
         toast.show(location.href);
       }
-    },
-  );
+    });
 
   // Keep the outbox across reloads, and reconnect when it makes sense.
   window.addEventListener("pagehide", () => outbox.flush());

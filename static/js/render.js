@@ -183,7 +183,10 @@ export class Renderer {
 
   _paintTail(item) {
     this._tails.delete(item);
-    if (this.scene.byId.get(item.id) === item && this._pointsPainted.has(item)) {
+    if (
+      this.scene.byId.get(item.id) === item &&
+      this._pointsPainted.has(item)
+    ) {
       this._setStyle(item);
       this.ctx.beginPath();
       if (traceTail(item.pts, this.ctx)) {
@@ -271,7 +274,11 @@ function _paintPath(ctx, item, from, box) {
   const { pts, width } = item;
 
   // A tap, or a stroke that never moved, shows as a dot.
-  if (from === 0 && box.maxX - box.minX <= width && box.maxY - box.minY <= width) {
+  if (
+    from === 0 &&
+    box.maxX - box.minX <= width &&
+    box.maxY - box.minY <= width
+  ) {
     ctx.beginPath();
     ctx.arc(pts[0], pts[1], width / 2, 0, 2 * Math.PI);
     ctx.fill();

@@ -304,7 +304,10 @@ export class BoardSync {
     }
     if (own && own.applied) {
       // The scene shows it already; put it where the server stacked it.
-      if (op.op === "add" && this.scene.settle(op.item.id, this.outbox.pendingAdds())) {
+      if (
+        op.op === "add" &&
+        this.scene.settle(op.item.id, this.outbox.pendingAdds())
+      ) {
         this.renderer.requestRedraw();
       }
       return true;

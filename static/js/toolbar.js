@@ -141,10 +141,16 @@ export class Toolbar {
 
   _show() {
     for (const button of this._document.querySelectorAll("[data-tool]")) {
-      button.setAttribute("aria-pressed", String(button.dataset.tool === this.tool));
+      button.setAttribute(
+        "aria-pressed",
+        String(button.dataset.tool === this.tool),
+      );
     }
     for (const button of this._document.querySelectorAll("[data-color]")) {
-      button.setAttribute("aria-checked", String(button.dataset.color === this.color));
+      button.setAttribute(
+        "aria-checked",
+        String(button.dataset.color === this.color),
+      );
     }
     for (const button of this._document.querySelectorAll("[data-width]")) {
       const chosen = Number(button.dataset.width) === this.width;
@@ -158,7 +164,11 @@ export class Toolbar {
     try {
       this._storage?.setItem(
         PREFS_KEY,
-        JSON.stringify({ color: this.color, width: this.width, tool: this.tool }),
+        JSON.stringify({
+          color: this.color,
+          width: this.width,
+          tool: this.tool,
+        }),
       );
     } catch {
       // Choices not remembered; drawing goes on.

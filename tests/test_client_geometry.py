@@ -1,0 +1,617 @@
+"""
+The browser client's DOM-free modules (geometry, protocol, scene, outbox,
+identity, reconnection delays), run as they are in Chromium.
+
+Each test loads the modules from C{static/js/} into a blank page (served
+from disk through Playwright's request routing, so no daemon is needed)
+and checks what they return.
+"""
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+ORIGIN = "http://whitebrd.test"
+
+_TYPES = {
+    ".js": "text/javascript",
+    ".html": "text/html",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+}
+
+# A storage object like window.localStorage, for modules given one.
+_FAKE_STORAGE = """
+class FakeStorage {
+  constructor(values = {}) { this.values = new Map(Object.entries(values)); }
+  getItem(key) { return this.values.has(key) ? this.values.get(key) : null; }
+  setItem(key, value) { this.values.set(key, String(value)); }
+  removeItem(key) { this.values.delete(key); }
+}
+"""
+
+# Records what a path sink is asked to draw.
+_RECORDER = """
+class Recorder {
+  constructor() { this.calls = []; }
+  moveTo(x, y) { this.calls.push(["M", x, y]); }
+  lineTo(x, y) { this.calls.push(["L", x, y]); }
+  quadraticCurveTo(cx, cy, x, y) { this.calls.push(["Q", cx, cy, x, y]); }
+}
+"""
+
+
+class ClientModuleTestCase(SynchronousTestCase):
+    """
+    A Chromium page that can import the client's modules.
+    """
+
+    def setUp(self) -> None:
+        if not os.path.exists(CHROMIUM):
+            raise SkipTest("Chromium is not installed at %s" % (CHROMIUM,))
+        from playwright.sync_api import sync_playwright
+
+        playwright = sync_playwright().start()
+        self.addCleanup(playwright.stop)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        self.addCleanup(browser.close)
+        self.page = browser.new_page()
+        self.page.route(ORIGIN + "/**", self._serve)
+        self.page.goto(ORIGIN + "/blank.html")
+
+    def _serve(self, route: Any) -> None:
+        path = route.request.url[len(ORIGIN) :].split("?")[0]
+        if path == "/blank.html":
+            route.fulfill(status=200, content_type="text/html", body="<!doctype html>")
+            return
+        relative = path[len("/static/") :] if path.startswith("/static/") else ""
+        file = (STATIC / relative).resolve()
+        if not relative or STATIC not in file.parents or not file.is_file():
+            route.fulfill(status=404, body="")
+            return
+        route.fulfill(
+            status=200,
+            content_type=_TYPES.get(file.suffix, "application/octet-stream"),
+            body=file.read_bytes(),
+        )
+
+    def run_js(self, modules: dict[str, str], body: str) -> Any:
+        """
+        Run C{body} (the inside of an async function) with each module of
+        C{modules} imported under its name, e.g. C{{"g": "geometry.js"}},
+        and with C{FakeStorage} and C{Recorder} defined; return what it
+        returns, through JSON.
+        """
+        imports = "".join(
+            'const %s = await import("/static/js/%s");\n' % (name, path)
+            for name, path in modules.items()
+        )
+        source = "async () => {\n%s%s%s%s\n}" % (
+            _FAKE_STORAGE,
+            _RECORDER,
+            imports,
+            body,
+        )
+        return json.loads(
+            self.page.evaluate(
+                "async (source) => JSON.stringify(await eval(source)())", source
+            )
+        )
+
+
+class GeometryTests(ClientModuleTestCase):
+    """
+    Smoothing, bounds and hit testing in board units.
+    """
+
+    def test_coordinates_are_rounded_and_clamped(self) -> None:
+        """
+        Coordinates go on the wire with 2 decimals, within the contract's
+        range of +-1,000,000.
+        """
+        result = self.run_js(
+            {"g": "geometry.js"},
+            "return [3.14159, -7.456, -0.001, 2e6, -2e6, 12].map(g.roundCoordinate);",
+        )
+
+        self.assertEqual(result, [3.14, -7.46, 0, 1000000, -1000000, 12])
+
+    def test_smoothed_path_runs_through_midpoints_to_the_last_point(self) -> None:
+        """
+        A stroke starts at its first point, curves through the midpoints
+        of its points with each point as control, and ends where the pen
+        was lifted; a single point traces nothing (it is drawn as a dot).
+        """
+        result = self.run_js(
+            {"g": "geometry.js"},
+            """
+            const whole = new Recorder();
+            g.tracePath([0, 0, 10, 0, 10, 10, 20, 10], whole);
+            const dot = new Recorder();
+            return [whole.calls, g.tracePath([5, 5], dot), dot.calls];
+            """,
+        )
+
+        self.assertEqual(
+            result,
+            [
+                [
+                    ["M", 0, 0],
+                    ["Q", 10, 0, 10, 5],
+                    ["Q", 10, 10, 15, 10],
+                    ["L", 20, 10],
+                ],
+                False,
+                [],
+            ],
+        )
+
+    def test_path_traced_in_pieces_is_the_whole_path(self) -> None:
+        """
+        A path painted piece by piece as its points arrive, then finished
+        with its tail, draws the same curves as the whole path at once, each
+        piece starting where the one before ended.
+        """
+        result = self.run_js(
+            {"g": "geometry.js"},
+            """
+            const pts = [];
+            for (let i = 0; i < 12; i++) {
+              pts.push(i * 7, (i * i) % 13);
+            }
+            const whole = new Recorder();
+            g.tracePath(pts, whole);
+            const pieces = new Recorder();
+            let from = 0;
+            for (const count of [1, 2, 3, 6, 7, 12]) {
+              g.tracePath(pts.slice(0, 2 * count), pieces, from, from === 0);
+              from = count;
+            }
+            g.traceTail(pts, pieces);
+            return [whole.calls, pieces.calls];
+            """,
+        )
+
+        whole, pieces = result
+        curves = lambda calls: [c for c in calls if c[0] == "Q"]
+        self.assertEqual(curves(pieces), curves(whole))
+        self.assertEqual(pieces[-1], whole[-1])
+        # Every piece starts where the drawing so far ended.
+        end = None
+        for call in pieces:
+            if call[0] == "M" and end is not None:
+                self.assertEqual(call[1:], end)
+            end = call[-2:]
+
+    def test_segment_distances(self) -> None:
+        """
+        Crossing segments are 0 apart; others by their closest points.
+        """
+        result = self.run_js(
+            {"g": "geometry.js"},
+            """
+            return [
+              g.segmentDistance2(0, 0, 10, 10, 0, 10, 10, 0),
+              g.segmentDistance2(0, 0, 10, 0, 0, 3, 10, 3),
+              g.segmentDistance2(0, 0, 10, 0, 13, 4, 20, 4),
+              g.pointSegmentDistance2(5, 5, 0, 0, 10, 0),
+              g.pointSegmentDistance2(-3, 4, 0, 0, 10, 0),
+            ];
+            """,
+        )
+
+        self.assertEqual(result, [0, 9, 25, 25, 25])
+
+    def test_eraser_touches_items_within_its_radius_and_their_width(self) -> None:
+        """
+        The eraser touches a stroke when it comes within its radius plus
+        half the stroke's width, and a rect's inside only when it is filled.
+        """
+        result = self.run_js(
+            {"g": "geometry.js"},
+            """
+            const path = {id: "p", kind: "path", pts: [0, 0, 50, 0, 100, 0],
+                          color: "#000000", width: 4, opacity: 1};
+            const rect = {id: "r", kind: "rect", pts: [0, 0, 100, 100],
+                          color: "#000000", width: 2, opacity: 1};
+            const filled = {...rect, fill: "#ff0000"};
+            return [
+              g.itemTouches(path, 50, 5.5, 50, 5.5, 4),
+              g.itemTouches(path, 50, 7, 50, 7, 4),
+              g.itemTouches(path, 50, -20, 50, 20, 1),
+              g.itemTouches(path, 150, 0, 160, 0, 4),
+              g.itemTouches(rect, 50, 50, 51, 51, 4),
+              g.itemTouches(filled, 50, 50, 51, 51, 4),
+              g.itemTouches(rect, 99, 50, 99, 50, 4),
+            ];
+            """,
+        )
+
+        self.assertEqual(result, [True, False, True, False, False, True, True])
+
+    def test_bounds_include_half_the_width(self) -> None:
+        """
+        An item's bounds cover its stroke, half its width beyond its points.
+        """
+        result = self.run_js(
+            {"g": "geometry.js"},
+            """
+            return g.itemBounds({id: "p", kind: "path", pts: [10, 20, -5, 40],
+                                 color: "#000000", width: 6});
+            """,
+        )
+
+        self.assertEqual(result, {"minX": -8, "minY": 17, "maxX": 13, "maxY": 43})
+
+
+class ProtocolTests(ClientModuleTestCase):
+    """
+    Every frame from the server is checked before anything uses it.
+    """
+
+    def test_contract_frames_are_accepted(self) -> None:
+        """
+        The frames of docs/protocol.md come through with their fields.
+        """
+        frames = [
+            {"t": "hello", "board": "b", "you": "client-1", "seq": 3},
+            {"t": "state", "seq": 3, "items": [], "more": True},
+            {
+                "t": "ops",
+                "ops": [
+                    {
+                        "seq": 4,
+                        "by": "c1",
+                        "cid": "c1-1",
+                        "op": "extend",
+                        "id": "s5",
+                        "pts": [1.5, 2],
+                    },
+                    {"seq": 5, "by": "c1", "cid": "c1-2", "op": "erase", "ids": ["s5"]},
+                    {"seq": 6, "by": "c1", "cid": "c1-3", "op": "clear"},
+                ],
+            },
+            {"t": "ack", "cid": "c1-1", "seq": 4},
+            {"t": "error", "code": "board_full", "message": "full", "cid": "c1-9"},
+            {"t": "status", "saving": False, "message": "storage unavailable"},
+            {"t": "cursor", "by": "c2", "x": 1, "y": -2},
+        ]
+
+        result = self.run_js(
+            {"p": "protocol.js"},
+            "return %s.map((f) => p.parseFrame(JSON.stringify(f)));"
+            % (json.dumps(frames),),
+        )
+
+        self.assertEqual(result[0], frames[0])
+        self.assertEqual(result[1], frames[1])
+        self.assertEqual(result[2], frames[2])
+        self.assertEqual(result[3], frames[3])
+        self.assertEqual(result[4], frames[4])
+        self.assertEqual(
+            result[5],
+            {"t": "status", "saving": False, "message": "storage unavailable"},
+        )
+        self.assertEqual(result[6], frames[6])
+
+    def test_malformed_frames_are_ignored(self) -> None:
+        """
+        Frames that are not JSON, have no known C{t} or have fields of the
+        wrong shape come out as C{null}, so nothing acts on them.
+        """
+        texts = [
+            "not json",
+            "[]",
+            '{"t": 1}',
+            '{"t": "nonsense"}',
+            '{"t": "hello", "board": "b"}',
+            '{"t": "hello", "board": "b", "seq": -1}',
+            '{"t": "hello", "board": "b", "seq": 1.5}',
+            '{"t": "state", "seq": 1, "items": {}}',
+            '{"t": "ops", "ops": {}}',
+            '{"t": "ops", "ops": [{"seq": 0, "op": "clear"}]}',
+            '{"t": "ops", "ops": [{"op": "clear"}]}',
+            '{"t": "ack", "cid": 5, "seq": 1}',
+            '{"t": "error", "code": "x"}',
+            '{"t": "cursor", "by": "c", "x": 2e6, "y": 0}',
+        ]
+
+        result = self.run_js(
+            {"p": "protocol.js"}, "return %s.map(p.parseFrame);" % (json.dumps(texts),)
+        )
+
+        self.assertEqual(result, [None] * len(texts))
+
+    def test_bad_items_are_dropped_from_a_state(self) -> None:
+        """
+        A malformed item in a state costs that item, not the board; fields
+        the client does not know are tolerated (later versions may add
+        some).
+        """
+        good = {
+            "id": "a",
+            "kind": "path",
+            "pts": [0, 0],
+            "color": "#112233",
+            "width": 2,
+            "opacity": 1,
+        }
+        items = [
+            good,
+            dict(good, id="bad color", color="red"),
+            dict(good, id="b", color="#zzzzzz"),
+            dict(good, id="c", pts=[0, 2000000]),
+            dict(good, id="d", pts=[0]),
+            dict(good, id="e", width=0),
+            dict(good, id="f", opacity=2),
+            dict(good, id="g", kind="rect"),
+            dict(good, id="h", kind="blob"),
+            dict(good, id="i", fill="#445566", future="x"),
+        ]
+
+        result = self.run_js(
+            {"p": "protocol.js"},
+            "return p.parseFrame(JSON.stringify({t: 'state', seq: 9, items: %s}));"
+            % (json.dumps(items),),
+        )
+
+        self.assertEqual([item["id"] for item in result["items"]], ["a", "i"])
+
+    def test_an_op_of_an_unknown_kind_keeps_its_seq(self) -> None:
+        """
+        An op the client cannot read still counts in the seq it holds.
+        """
+        result = self.run_js(
+            {"p": "protocol.js"},
+            """
+            return p.parseFrame(JSON.stringify({t: "ops", ops: [
+              {seq: 7, by: "c", cid: "c-1", op: "rotate", id: "a"},
+              {seq: 8, by: "c", cid: "c-2", op: "add", item: {id: "x"}},
+            ]})).ops;
+            """,
+        )
+
+        self.assertEqual(
+            result,
+            [
+                {"seq": 7, "by": "c", "cid": "c-1", "op": "unknown"},
+                {"seq": 8, "by": "c", "cid": "c-2", "op": "unknown"},
+            ],
+        )
+
+
+class SceneTests(ClientModuleTestCase):
+    """
+    The items a page holds, and what each op does to them.
+    """
+
+    def test_ops_change_the_items(self) -> None:
+        """
+        add puts an item on top (once per id), extend appends points to a
+        path, erase removes items, clear removes all; an op that changes
+        nothing says so.
+        """
+        result = self.run_js(
+            {"s": "scene.js"},
+            """
+            const scene = new s.Scene();
+            const item = (id) => ({id, kind: "path", pts: [0, 0], color: "#000000",
+                                   width: 2, opacity: 1});
+            const log = [];
+            const ids = () => scene.items.map((i) => i.id);
+            const added = item("a");
+            log.push(scene.apply({op: "add", item: added}).type);
+            log.push(scene.apply({op: "add", item: item("b")}).type);
+            log.push(scene.apply({op: "add", item: item("a")}));
+            const grown = scene.apply({op: "extend", id: "a", pts: [1, 1, 2, 2]});
+            log.push([grown.type, grown.from, scene.byId.get("a").pts, added.pts]);
+            log.push(scene.apply({op: "extend", id: "zz", pts: [1, 1]}));
+            log.push(ids());
+            log.push(scene.apply({op: "erase", ids: ["a", "zz"]}).items.length);
+            log.push(scene.apply({op: "erase", ids: ["zz"]}));
+            log.push(ids());
+            log.push(scene.apply({op: "clear"}).type);
+            log.push([ids(), scene.byId.size]);
+            return log;
+            """,
+        )
+
+        self.assertEqual(
+            result,
+            [
+                "add",
+                "add",
+                None,
+                ["extend", 1, [0, 0, 1, 1, 2, 2], [0, 0]],
+                None,
+                ["a", "b"],
+                1,
+                None,
+                ["b"],
+                "clear",
+                [[], 0],
+            ],
+        )
+
+    def test_confirmed_item_moves_above_items_others_added_meanwhile(self) -> None:
+        """
+        When the server confirms an item drawn here, it moves above the
+        items others added before the server got it, and stays below this
+        page's items still unconfirmed, so every screen stacks them alike.
+        """
+        result = self.run_js(
+            {"s": "scene.js"},
+            """
+            const scene = new s.Scene();
+            for (const id of ["old", "mine", "theirs1", "theirs2", "mine2"]) {
+              scene.apply({op: "add", item: {id, kind: "path", pts: [0, 0],
+                                             color: "#000000", width: 2}});
+            }
+            const moved = scene.settle("mine", new Set(["mine2"]));
+            const again = scene.settle("mine", new Set(["mine2"]));
+            return [moved, again, scene.items.map((i) => i.id)];
+            """,
+        )
+
+        self.assertEqual(
+            result, [True, False, ["old", "theirs1", "theirs2", "mine", "mine2"]]
+        )
+
+    def test_eraser_finds_touched_items_top_first(self) -> None:
+        """
+        The items an eraser sweep touches come top first, and only those.
+        """
+        result = self.run_js(
+            {"s": "scene.js"},
+            """
+            const scene = new s.Scene();
+            const add = (id, y) => scene.apply({op: "add", item: {
+              id, kind: "path", pts: [0, y, 100, y], color: "#000000", width: 2}});
+            add("low", 0);
+            add("high", 10);
+            add("far", 500);
+            return scene.touchedBy(50, -5, 50, 15, 2).map((i) => i.id);
+            """,
+        )
+
+        self.assertEqual(result, ["high", "low"])
+
+
+class OutboxTests(ClientModuleTestCase):
+    """
+    Unconfirmed ops survive a reload and are resent in order.
+    """
+
+    def test_outbox_survives_a_reload(self) -> None:
+        """
+        Ops kept in storage come back after a reload, in order, taken as
+        possibly sent and not shown, so that the server's confirmation
+        applies them.
+        """
+        result = self.run_js(
+            {"o": "outbox.js"},
+            """
+            const storage = new FakeStorage();
+            const first = new o.Outbox(storage, "k");
+            first.push({cid: "c-1", op: "add", item: {id: "a"}}, true);
+            first.push({cid: "c-2", op: "erase", ids: ["z"]}, true);
+            first.flush();
+            const second = new o.Outbox(storage, "k");
+            const taken = second.take("c-1");
+            second.flush();
+            const third = new o.Outbox(storage, "k");
+            return [
+              second.length, taken.op.cid, taken.sent, taken.applied,
+              second.take("nope"),
+              third.entries.map((e) => e.op.cid),
+            ];
+            """,
+        )
+
+        self.assertEqual(result, [1, "c-1", True, False, None, ["c-2"]])
+
+    def test_extends_drawn_offline_join_into_one_op(self) -> None:
+        """
+        A path drawn while offline costs an add and one extend, not one op
+        per frame; once an extend may have been sent, new points go in a
+        new op.
+        """
+        result = self.run_js(
+            {"o": "outbox.js"},
+            """
+            const box = new o.Outbox(null, "k");
+            box.push({cid: "c-1", op: "add", item: {id: "a"}}, true);
+            box.push({cid: "c-2", op: "extend", id: "a", pts: [1, 1]}, true);
+            box.push({cid: "c-3", op: "extend", id: "a", pts: [2, 2]}, true);
+            box.push({cid: "c-4", op: "extend", id: "b", pts: [3, 3]}, true);
+            box.entries[2].sent = true;
+            box.push({cid: "c-5", op: "extend", id: "b", pts: [4, 4]}, true);
+            return box.entries.map((e) => [e.op.cid, e.op.pts || null]);
+            """,
+        )
+
+        self.assertEqual(
+            result,
+            [["c-1", None], ["c-2", [1, 1, 2, 2]], ["c-4", [3, 3]], ["c-5", [4, 4]]],
+        )
+
+    def test_ops_older_than_the_dedup_window_are_dropped(self) -> None:
+        """
+        An op unconfirmed for longer than the server remembers cids is
+        dropped rather than risk applying it twice.
+        """
+        result = self.run_js(
+            {"o": "outbox.js"},
+            """
+            const day = 24 * 60 * 60 * 1000;
+            const storage = new FakeStorage({k: JSON.stringify([
+              {op: {cid: "old", op: "clear"}, at: 1000},
+              {op: {cid: "new", op: "clear"}, at: 1000 + day},
+              {op: "garbage", at: 5},
+            ])});
+            const box = new o.Outbox(storage, "k", () => 2000 + day);
+            return box.entries.map((e) => e.op.cid);
+            """,
+        )
+
+        self.assertEqual(result, ["new"])
+
+
+class IdentityAndReconnectTests(ClientModuleTestCase):
+    """
+    Client ids, cids and reconnection delays.
+    """
+
+    def test_client_id_is_kept_and_cids_never_repeat(self) -> None:
+        """
+        A browser keeps its client id across reloads, and its cids keep
+        counting up, so the server never takes a new op for a retry.
+        """
+        result = self.run_js(
+            {"i": "identity.js"},
+            """
+            const storage = new FakeStorage();
+            const first = new i.Identity(storage);
+            const cids = [first.nextCid(), first.nextCid()];
+            const second = new i.Identity(storage);
+            cids.push(second.nextCid());
+            return [first.clientId, second.clientId, cids, i.newItemId()];
+            """,
+        )
+
+        first, second, cids, item_id = result
+        self.assertRegex(first, r"^[A-Za-z0-9_-]{16,22}$")
+        self.assertEqual(second, first)
+        self.assertEqual(cids, [first + "-1", first + "-2", first + "-3"])
+        self.assertRegex(item_id, r"^[A-Za-z0-9_-]{12,40}$")
+
+    def test_reconnection_backs_off_from_half_a_second_to_five(self) -> None:
+        """
+        Reconnection waits 0.5 s, doubling to at most 5 s, give or take a
+        quarter so that clients of a restarted daemon spread out.
+        """
+        result = self.run_js(
+            {"c": "connection.js"},
+            """
+            return [
+              [0, 1, 2, 3, 4, 10].map((n) => c.backoffDelay(n, 0.5)),
+              c.backoffDelay(0, 0),
+              c.backoffDelay(0, 0.999999),
+              c.backoffDelay(10, 0.999999),
+            ];
+            """,
+        )
+
+        middle, low, high, top = result
+        self.assertEqual(middle, [500, 1000, 2000, 4000, 5000, 5000])
+        self.assertEqual(low, 375)
+        self.assertAlmostEqual(high, 625, places=2)
+        self.assertLessEqual(top, 5000)
