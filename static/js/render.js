@@ -4,7 +4,7 @@
 // points.
 
 import { tracePath, traceTail } from "./geometry.js";
-import { FrameTask, SLICE_MS } from "./schedule.js";
+import { FrameTask, PAINT_SLICE_MS } from "./schedule.js";
 
 /** The board's background; painted, since a bare canvas reads transparent. */
 export const BACKGROUND = "#ffffff";
@@ -19,7 +19,7 @@ const TAIL_DELAY_MS = 120;
  * Draws a `Scene` on a canvas.
  *
  * Items `scene.items[0 .. painted)` are on the canvas; a redraw resets that
- * count and paints the rest in slices of about `SLICE_MS` per frame, so a
+ * count and paints the rest in slices of about `PAINT_SLICE_MS` per frame, so a
  * big board never freezes the page. An item added on top is painted at
  * once when everything under it is; an extended path gets only its new
  * segments, and its last stretch (see geometry.js `tracePath`) once no new
@@ -196,7 +196,7 @@ export class Renderer {
   }
 
   _paintSlice() {
-    const deadline = performance.now() + SLICE_MS;
+    const deadline = performance.now() + PAINT_SLICE_MS;
     const { items } = this.scene;
     while (this._next < items.length) {
       this._paint(items[this._next], 0);
