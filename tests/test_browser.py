@@ -8,6 +8,7 @@ pixels: a stroke drawn with the mouse on one page is painted, in its
 colour and along its path, on the other.
 """
 
+import itertools
 import os
 import uuid
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any, Optional
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from tests.support import ARTIFACTS, Daemon, start_daemon
+from tests.support import ARTIFACTS, Daemon, excalidraw_items, start_daemon
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -85,6 +86,33 @@ _COVERAGE_JS = """
     }
   }
   return hits / samples.length;
+}
+"""
+
+# The share of points that have a pixel other than the white background
+# within 3 CSS pixels.
+_INKED_JS = """
+(points) => {
+  const canvas = document.getElementById("board");
+  const ctx = canvas.getContext("2d");
+  const ratio = canvas.width / canvas.getBoundingClientRect().width;
+  const reach = Math.ceil(3 * ratio);
+  let hits = 0;
+  for (const [x, y] of points) {
+    const data = ctx.getImageData(
+      Math.round(x * ratio) - reach,
+      Math.round(y * ratio) - reach,
+      2 * reach + 1,
+      2 * reach + 1,
+    ).data;
+    for (let j = 0; j < data.length; j += 4) {
+      if (Math.min(data[j], data[j + 1], data[j + 2]) < 225) {
+        hits += 1;
+        break;
+      }
+    }
+  }
+  return hits / points.length;
 }
 """
 
@@ -180,6 +208,20 @@ class BoardPage:
             timeout=TIMEOUT_MS,
         )
 
+    def inked(self, points: list[tuple[float, float]]) -> float:
+        """
+        The share of C{points} with something drawn next to them.
+        """
+        return float(self.page.evaluate(_INKED_JS, points))
+
+    def wait_inked(self, points: list[tuple[float, float]]) -> None:
+        """
+        Wait until something is drawn next to every one of C{points}.
+        """
+        self.page.wait_for_function(
+            "(arg) => (%s)(arg) === 1" % (_INKED_JS,), arg=points, timeout=TIMEOUT_MS
+        )
+
     def wait_saved(self) -> None:
         """
         Wait until the server confirmed every op this page sent.
@@ -218,13 +260,15 @@ class BrowserTestCase(SynchronousTestCase):
         self.addCleanup(self.browser.close)
         self.board = "browser-" + uuid.uuid4().hex[:12]
 
-    def new_page(self, device_scale_factor: float = 1) -> BoardPage:
+    def new_page(
+        self, device_scale_factor: float = 1, width: int = 900, height: int = 600
+    ) -> BoardPage:
         """
         A page in a browser context of its own: its own client id and
         local storage.
         """
         context = self.browser.new_context(
-            viewport={"width": 900, "height": 600},
+            viewport={"width": width, "height": height},
             device_scale_factor=device_scale_factor,
         )
         self.addCleanup(context.close)
@@ -390,6 +434,48 @@ class DrawingTests(BrowserTestCase):
         a.wait_saved()
         self.screenshots("cleared", a=a, b=b)
         self.assertEqual(self.stored_items(), [])
+
+
+class LoadingTests(BrowserTestCase):
+    """
+    Boards drawn by people open whole.
+    """
+
+    def test_a_real_drawing_opens_whole(self) -> None:
+        """
+        A board holding a real drawing (hundreds of handwritten strokes)
+        opens with every stroke painted, and the page holds the server's
+        seq.
+        """
+        items = list(excalidraw_items("cs307-lecture-notes.excalidraw"))
+        cids = ("loader-0001-%d" % (n,) for n in itertools.count(1))
+        ops = [{"cid": next(cids), "op": "add", "item": item} for item in items]
+        writer = self.daemon.connect(self.board, client="loader-0001").join()
+        for start in range(0, len(ops), 100):
+            writer.send({"t": "ops", "ops": ops[start : start + 100]})
+            writer.until_seq(min(len(ops), start + 100))
+        writer.close()
+        # The first points of strokes lying wholly in the window.
+        inside = [
+            item
+            for item in items
+            if item["kind"] == "path"
+            and all(0 <= x <= 1600 for x in item["pts"][0::2])
+            and all(0 <= y <= 1000 for y in item["pts"][1::2])
+        ]
+        points = [tuple(item["pts"][:2]) for item in inside]
+        self.assertGreater(len(points), 100)
+        empty = self.new_page(width=1600, height=1000)
+        empty.board = "nothing-here"
+        self.assertEqual(empty.open().inked(points), 0)
+
+        page = self.new_page(width=1600, height=1000).open()
+
+        page.page.wait_for_function(
+            "(seq) => document.body.dataset.seq === String(seq)", arg=len(ops)
+        )
+        page.wait_inked(points)
+        self.screenshots("opened", page=page)
 
 
 class LandingTests(BrowserTestCase):
