@@ -42,6 +42,8 @@ WAVE = [(150, 420), (300, 480), (450, 420), (600, 480)]
 LOW = [(200, 540), (400, 540), (600, 540)]
 # Crosses every one of the strokes above.
 ACROSS = [(375, 150), (375, 580)]
+# Crosses ZIGZAG but keeps clear of ACROSS.
+UPRIGHT = [(520, 160), (520, 360)]
 
 # The share of sample points along a stroke that must show its colour.
 VISIBLE = 0.9
@@ -379,13 +381,17 @@ class DrawingTests(BrowserTestCase):
     def test_eraser_removes_the_stroke_on_both_pages(self) -> None:
         """
         The eraser, dragged across a stroke on page B, removes the whole
-        stroke on B, on A and on the server.
+        stroke on B, on A and on the server, and leaves a stroke it did not
+        touch whole, where the two crossed too.
         """
         a = self.new_page().open()
         b = self.new_page().open()
+        a.pick(BLUE, 8)
+        a.drag(UPRIGHT)
         a.pick(RED, 8)
         a.drag(ZIGZAG)
         b.wait_visible(ZIGZAG, RED)
+        b.wait_visible(UPRIGHT, BLUE)
 
         b.page.click("[data-tool='eraser']")
         b.drag(ACROSS)
@@ -394,9 +400,12 @@ class DrawingTests(BrowserTestCase):
         a.wait_gone(ZIGZAG, RED)
         b.wait_saved()
         self.screenshots("erased", a=a, b=b)
-        self.assertEqual(self.stored_items(), [])
+        self.assertEqual([item["color"] for item in self.stored_items()], [BLUE])
+        for page in (a, b):
+            self.assertEqual(page.coverage(UPRIGHT, BLUE), 1)
         a.reload()
         self.assertEqual(a.coverage(ZIGZAG, RED), 0)
+        self.assertEqual(a.coverage(UPRIGHT, BLUE), 1)
 
     def test_clear_asks_first_then_empties_both_pages(self) -> None:
         """

@@ -308,7 +308,7 @@ export class BoardSync {
         op.op === "add" &&
         this.scene.settle(op.item.id, this.outbox.pendingAdds())
       ) {
-        this.renderer.requestRedraw();
+        this.renderer.repaintSoon([this.scene.byId.get(op.item.id)]);
       }
       return true;
     }
@@ -347,8 +347,7 @@ export class BoardSync {
     const entry = frame.cid ? this.outbox.take(frame.cid) : null;
     if (entry && entry.applied && entry.op.op === "add") {
       // Refused, so it is on no other screen: take it off this one.
-      this.scene.remove([entry.op.item.id]);
-      this.renderer.requestRedraw();
+      this.renderer.repaintSoon(this.scene.remove([entry.op.item.id]));
     }
     const message = Object.hasOwn(ERROR_MESSAGES, frame.code)
       ? ERROR_MESSAGES[frame.code]
