@@ -10,12 +10,14 @@ colour and along its path, on the other.
 
 import itertools
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any, Optional
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
+from tests.redis_server import RedisServer
 from tests.support import ARTIFACTS, Daemon, excalidraw_items, start_daemon
 
 CHROMIUM = "/usr/bin/chromium"
@@ -250,10 +252,7 @@ class BrowserTestCase(SynchronousTestCase):
             raise SkipTest("Chromium is not installed at %s" % (CHROMIUM,))
         from playwright.sync_api import sync_playwright
 
-        self.data = Path(os.getcwd()).resolve() / (
-            "browser-%s.sqlite3" % (uuid.uuid4().hex,)
-        )
-        self.daemon = start_daemon(self, "--data", str(self.data))
+        self.daemon = start_daemon(self, *self.daemon_args())
         self.playwright = sync_playwright().start()
         self.addCleanup(self.playwright.stop)
         self.browser = self.playwright.chromium.launch(
@@ -261,6 +260,15 @@ class BrowserTestCase(SynchronousTestCase):
         )
         self.addCleanup(self.browser.close)
         self.board = "browser-" + uuid.uuid4().hex[:12]
+
+    def daemon_args(self) -> tuple[str, ...]:
+        """
+        The daemon's options: the embedded store in a file of the test's.
+        """
+        data = Path(os.getcwd()).resolve() / (
+            "browser-%s.sqlite3" % (uuid.uuid4().hex,)
+        )
+        return ("--data", str(data))
 
     def new_page(
         self, device_scale_factor: float = 1, width: int = 900, height: int = 600
@@ -443,6 +451,51 @@ class DrawingTests(BrowserTestCase):
         a.wait_saved()
         self.screenshots("cleared", a=a, b=b)
         self.assertEqual(self.stored_items(), [])
+
+
+class StorageOutageTests(BrowserTestCase):
+    """
+    Drawing goes on while the store is down, and is saved when it is back.
+    """
+
+    def daemon_args(self) -> tuple[str, ...]:
+        """
+        Redis as the store, keeping what it acknowledged across a restart,
+        and a short store timeout so that an outage shows quickly.
+        """
+        if shutil.which("redis-server") is None:
+            raise SkipTest("redis-server is not installed")
+        self.redis = RedisServer(appendonly=True)
+        self.redis.start()
+        self.addCleanup(self.redis.cleanup)
+        return ("--redis", self.redis.url, "--store-timeout", "1")
+
+    def test_strokes_drawn_while_storage_is_down_are_saved_later(self) -> None:
+        """
+        While Redis is down, a stroke still shows on the page that drew it,
+        which says it is not saving; once Redis is back the stroke is
+        stored and reaches the other page.
+        """
+        a = self.new_page().open()
+        b = self.new_page().open()
+        a.pick(BLUE, 8)
+        a.drag(WAVE)
+        b.wait_visible(WAVE, BLUE)
+
+        self.redis.stop()
+        a.pick(RED)
+        a.drag(ZIGZAG)
+        a.wait_visible(ZIGZAG, RED)
+        a.page.wait_for_function("() => document.body.dataset.saving === 'false'")
+        self.assertEqual(a.page.inner_text("#status-text"), "Not saving")
+        self.screenshots("not-saving", a=a)
+        self.redis.start()
+
+        a.wait_saved()
+        b.wait_visible(ZIGZAG, RED)
+        a.page.wait_for_function("() => document.body.dataset.saving === 'true'")
+        self.assertEqual(a.page.inner_text("#status-text"), "Live")
+        self.assertEqual([item["color"] for item in self.stored_items()], [BLUE, RED])
 
 
 class LoadingTests(BrowserTestCase):
