@@ -94,7 +94,7 @@ class MemoryStore:
         elif op.kind == "erase":
             for item_id in op.item_ids:
                 b.points.pop(item_id, None)
-        else:
+        elif op.kind == "clear":
             b.points.clear()
         for listener in list(self._listeners.get(board, ())):
             listener(seq, text)
@@ -106,11 +106,11 @@ class MemoryStore:
             raise OpError("duplicate_id", "the board holds item %s already" % (ids[0],), op.cid)
         if op.kind == "add" and len(b.points) >= self.limits.max_items_per_board:
             raise OpError("board_full", "the board is full", op.cid)
-        if op.kind == "extend" and ids[0] not in b.points:
+        if op.kind in ("extend", "update") and ids[0] not in b.points:
             raise OpError("unknown_item", "no item %s on the board" % (ids[0],), op.cid)
         if op.kind == "extend" and b.points[ids[0]] + op.points > self.limits.max_points_per_item:
             raise OpError("too_many_points", "the path is too long", op.cid)
-        if op.kind == "erase" and not any(i in b.points for i in ids):
+        if op.kind in ("erase", "move") and not any(i in b.points for i in ids):
             raise OpError("unknown_item", "none of the items is on the board", op.cid)
 
     def load(self, board: str) -> "Deferred[Scene]":
@@ -132,6 +132,16 @@ class MemoryStore:
         if since > len(log):
             return succeed(None)
         return succeed(log[since:])
+
+    def history(
+        self, board: str, after: int = 0, limit: Optional[int] = None
+    ) -> "Deferred[list[str]]":
+        try:
+            self._check()
+        except StoreUnavailable as e:
+            return fail(e)
+        log = self._boards.get(board, _Board()).log[max(0, after) :]
+        return succeed(log if limit is None else log[:limit])
 
     def listen(self, board: str, listener: OpListener) -> "Deferred[None]":
         self._listeners.setdefault(board, []).append(listener)

@@ -144,6 +144,9 @@ class BoardTestsMixin:
         alice.send({"t": "op", "cid": "alice-0001-2", "op": "add", "item": line})
         alice.send({"t": "op", "cid": "alice-0001-2", "op": "add", "item": line})
         ack = alice.frames_until("ack")
+        # NB: the ack of the retry may overtake the first copy of the op,
+        # which goes out on the next turn of the daemon's reactor.
+        alice.until_seq(1)
         bob.until_seq(1)
 
         self.assertEqual((error["code"], error["cid"]), ("bad_item", "alice-0001-1"))

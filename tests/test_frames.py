@@ -17,6 +17,7 @@ from whitebrd.frames import (
     Op,
     OpError,
     OpFrame,
+    PresenceFrame,
     parse_frame,
     stored_text,
 )
@@ -134,6 +135,75 @@ class AcceptedFrameTests(SynchronousTestCase):
         A cursor frame gives where the sender points.
         """
         self.assertEqual(parse_frame('{"t":"cursor","x":1.5,"y":-2}', LIMITS), CursorFrame(1.5, -2.0))
+
+    def test_move_shifts_items(self) -> None:
+        """
+        A move names the items and how far they go, and concerns every
+        item named once.
+        """
+        op = single_op(op_frame(op="move", ids=["a", "b", "a"], dx=12.5, dy=-3))
+
+        assert isinstance(op, Op), op
+        self.assertEqual((op.kind, op.item_ids), ("move", ("a", "b")))
+        self.assertEqual(
+            json.loads(op.body),
+            {"cid": "abcdefgh-1", "op": "move", "ids": ["a", "b", "a"], "dx": 12.5, "dy": -3},
+        )
+
+    def test_update_sets_style_fields(self) -> None:
+        """
+        An update changes the style of one item: colour, width, opacity,
+        fill (or none), text, size and arrow heads (or none).
+        """
+        style = {
+            "color": "#abcdef",
+            "width": 6,
+            "opacity": 0.5,
+            "fill": None,
+            "text": "two\nlines",
+            "size": 30,
+            "arrow": None,
+        }
+        op = single_op(op_frame(op="update", id="t1", set=style))
+
+        assert isinstance(op, Op), op
+        self.assertEqual((op.kind, op.item_ids), ("update", ("t1",)))
+        self.assertEqual(json.loads(op.body)["set"], style)
+
+    def test_pressure_follows_the_points(self) -> None:
+        """
+        A pen path may carry one pressure per point, and so may each of
+        its extends.
+        """
+        add = single_op(op_frame(op="add", item=path_item(pressure=[0.2, 1])))
+        extend = single_op(op_frame(op="extend", id="s1", pts=[1, 2, 3, 4], pressure=[0, 0.5]))
+
+        assert isinstance(add, Op) and isinstance(extend, Op)
+        self.assertEqual(json.loads(add.body)["item"]["pressure"], [0.2, 1])
+        self.assertEqual(json.loads(extend.body)["pressure"], [0, 0.5])
+
+    def test_arrow_heads_on_lines_and_paths(self) -> None:
+        """
+        Lines and paths may end in arrow heads.
+        """
+        for kind, pts, arrow in (("line", [0, 0, 5, 5], "end"), ("path", [0, 0, 1, 1, 2, 0], "both")):
+            op = single_op(op_frame(op="add", item=path_item(kind=kind, pts=pts, arrow=arrow)))
+            assert isinstance(op, Op), op
+            self.assertEqual(json.loads(op.body)["item"]["arrow"], arrow)
+
+    def test_presence(self) -> None:
+        """
+        A presence frame gives the sender's name, the board area they see,
+        or both.
+        """
+        self.assertEqual(
+            parse_frame(json.dumps({"t": "presence", "name": "Ada \U0001F469\u200d\U0001F4BB"}), LIMITS),
+            PresenceFrame("Ada 👩‍💻", None),
+        )
+        self.assertEqual(
+            parse_frame('{"t":"presence","view":[-10,0,800.5,600]}', LIMITS),
+            PresenceFrame(None, (-10.0, 0.0, 800.5, 600.0)),
+        )
 
 
 class RefusedFrameTests(SynchronousTestCase):
@@ -268,6 +338,71 @@ class RefusedFrameTests(SynchronousTestCase):
         """
         self.assertRefused(b'{"t":"op","cid":"\xff"}', "bad_json", "not JSON")
 
+    def test_bad_moves(self) -> None:
+        """
+        A move needs ids and finite shifts within the board's span.
+        """
+        cid = "abcdefgh-1"
+        self.assertRefused(op_frame(op="move", ids=[], dx=1, dy=1), "bad_op", "ids", cid)
+        self.assertRefused(op_frame(op="move", ids=["a"], dx=1), "bad_op", "dy", cid)
+        self.assertRefused(op_frame(op="move", ids=["a"], dx=3e6, dy=0), "bad_op", "dx", cid)
+        self.assertRefused(op_frame(op="move", ids=["a"] * 6, dx=1, dy=1), "bad_op", "at most 5", cid)
+        self.assertRefused(op_frame(op="move", ids=["a b"], dx=1, dy=1), "bad_id", "ids[0]", cid)
+        self.assertRefused(
+            '{"t":"op","cid":"c-1","op":"move","ids":["a"],"dx":NaN,"dy":0}', "bad_op", "dx", "c-1"
+        )
+
+    def test_bad_updates(self) -> None:
+        """
+        An update sets known style fields to valid values, and no points.
+        """
+        cid = "abcdefgh-1"
+        self.assertRefused(op_frame(op="update", id="a", set={}), "bad_op", "set", cid)
+        self.assertRefused(op_frame(op="update", id="a", set={"pts": [1, 2]}), "bad_item", "pts", cid)
+        self.assertRefused(op_frame(op="update", id="a", set={"color": "red"}), "bad_item", "set.color", cid)
+        self.assertRefused(op_frame(op="update", id="a", set={"width": 0}), "bad_item", "set.width", cid)
+        self.assertRefused(op_frame(op="update", id="a", set={"text": 5}), "bad_item", "set.text", cid)
+        self.assertRefused(op_frame(op="update", id="a", set={"arrow": "up"}), "bad_item", "set.arrow", cid)
+        self.assertRefused(op_frame(op="update", set={"width": 2}), "bad_id", "id", cid)
+
+    def test_bad_pressure_and_arrows(self) -> None:
+        """
+        Pressures are one number from 0 to 1 per point, on paths only;
+        arrow heads are start, end or both, on lines and paths only.
+        """
+        cid = "abcdefgh-1"
+        self.assertRefused(op_frame(op="add", item=path_item(pressure=[0.5])), "bad_item", "one number per point", cid)
+        self.assertRefused(op_frame(op="add", item=path_item(pressure=[0.5, 1.5])), "bad_item", "pressure[1]", cid)
+        self.assertRefused(op_frame(op="extend", id="s1", pts=[1, 2], pressure=[]), "bad_item", "pressure", cid)
+        self.assertRefused(
+            op_frame(op="add", item=path_item(kind="line", pts=[0, 0, 1, 1], pressure=[0, 0])),
+            "bad_item",
+            "pressure",
+            cid,
+        )
+        self.assertRefused(
+            op_frame(op="add", item=path_item(kind="rect", pts=[0, 0, 1, 1], arrow="end")),
+            "bad_item",
+            "arrow",
+            cid,
+        )
+        self.assertRefused(op_frame(op="add", item=path_item(arrow=True)), "bad_item", "item.arrow", cid)
+
+    def test_bad_presence(self) -> None:
+        """
+        A name is short text without control characters; a view is four
+        coordinates in order.
+        """
+        self.assertRefused('{"t":"presence"}', "bad_frame", "a name or a view")
+        self.assertRefused('{"t":"presence","name":""}', "bad_frame", "name")
+        self.assertRefused('{"t":"presence","name":"   "}', "bad_frame", "name")
+        self.assertRefused(json.dumps({"t": "presence", "name": "x" * 41}), "bad_frame", "name")
+        self.assertRefused(json.dumps({"t": "presence", "name": "a\u0000b"}), "bad_frame", "control")
+        self.assertRefused('{"t":"presence","view":[0,0,10]}', "bad_frame", "view")
+        self.assertRefused('{"t":"presence","view":[10,0,0,10]}', "bad_frame", "view")
+        self.assertRefused('{"t":"presence","view":[0,0,1e7,10]}', "bad_frame", "view")
+        self.assertRefused('{"t":"presence","name":"a","colour":"red"}', "bad_frame", "colour")
+
     def test_too_many_ops(self) -> None:
         """
         A batch past the limit is refused as a whole.
@@ -283,7 +418,9 @@ _json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=20,
 )
-_fields = st.sampled_from(["t", "op", "cid", "item", "id", "pts", "ids", "x", "y"])
+_fields = st.sampled_from(
+    ["t", "op", "cid", "item", "id", "pts", "ids", "x", "y", "dx", "dy", "set", "name", "view"]
+)
 
 
 class ValidatorPropertyTests(SynchronousTestCase):
@@ -293,7 +430,10 @@ class ValidatorPropertyTests(SynchronousTestCase):
     """
 
     @settings(max_examples=300, deadline=None)
-    @given(st.dictionaries(_fields, _json_values | st.sampled_from(["op", "ops", "add", "extend", "erase", "clear", "cursor"]), max_size=6))
+    @given(st.dictionaries(_fields, _json_values
+            | st.sampled_from(
+                ["op", "ops", "add", "extend", "erase", "clear", "move", "update", "cursor", "presence"]
+            ), max_size=6))
     def test_any_object_is_answered(self, frame: dict[str, Any]) -> None:
         """
         Any JSON object gives an accepted frame or a FrameError, never
@@ -304,7 +444,7 @@ class ValidatorPropertyTests(SynchronousTestCase):
         except FrameError as e:
             self.assertTrue(e.code and e.message)
             return
-        self.assertIsInstance(result, (OpFrame, CursorFrame))
+        self.assertIsInstance(result, (OpFrame, CursorFrame, PresenceFrame))
 
     @settings(max_examples=300, deadline=None)
     @given(

@@ -69,6 +69,14 @@ def clear(cid: str) -> Op:
     return checked({"cid": cid, "op": "clear"})
 
 
+def move(cid: str, dx: float, dy: float, *ids: str) -> Op:
+    return checked({"cid": cid, "op": "move", "ids": list(ids), "dx": dx, "dy": dy})
+
+
+def update(cid: str, item_id: str, **style: Any) -> Op:
+    return checked({"cid": cid, "op": "update", "id": item_id, "set": style})
+
+
 def new_board() -> str:
     return "t-" + uuid.uuid4().hex[:20]
 
@@ -326,6 +334,80 @@ class StoreContractTests:
         scene = await store.load(board)
         self.assertEqual([item["id"] for item in scene.items()], ["b", "a"])
         self.assertEqual(scene.items()[1]["pts"], [5, 5, 6, 6])
+
+    async def test_move_and_update_change_items_for_everyone(self) -> None:
+        """
+        A move shifts every named item that is on the board (within the
+        board's range); an update restyles one item, and only with fields
+        that apply to its kind; a pen path keeps one pressure per point
+        however it is extended.
+        """
+        store, board = self.make_store(), new_board()
+        await store.append(board, BY, add("c1", "p1", (0, 0, 10, 10), pressure=[0.25, 0.5]))
+        await store.append(board, BY, add("c2", "r1", (5, 5, 20, 20), kind="rect"))
+        text = {"kind": "text", "pts": [1, 2], "text": "hi", "size": 16}
+        await store.append(board, BY, add("c3", "t1", (1, 2), **{k: v for k, v in text.items() if k != "pts"}))
+
+        await store.append(board, OTHER, move("c4", 100, -5.5, "p1", "r1", "gone"))
+        await store.append(board, OTHER, move("c5", 0, -1_000_000, "r1"))
+        await store.append(board, BY, update("c6", "t1", text="hello\nthere", size=32, color="#ff0000"))
+        await store.append(board, BY, update("c7", "r1", text="ignored", fill="#00ff00", arrow="end"))
+        await store.append(board, BY, extend("c8", "p1", (30, 30)))
+        await store.append(
+            board, BY, checked({"cid": "c9", "op": "extend", "id": "p1", "pts": [40, 40], "pressure": [1]})
+        )
+
+        items = {item["id"]: item for item in (await store.load(board)).items()}
+        self.assertEqual(items["p1"]["pts"], [100, -5.5, 110, 4.5, 30, 30, 40, 40])
+        self.assertEqual(items["p1"]["pressure"], [0.25, 0.5, 0.5, 1])
+        self.assertEqual(items["r1"]["pts"], [105, -1_000_000, 120, -999_985.5])
+        self.assertEqual((items["r1"]["fill"], "text" in items["r1"], "arrow" in items["r1"]), ("#00ff00", False, False))
+        self.assertEqual(
+            (items["t1"]["text"], items["t1"]["size"], items["t1"]["color"], items["t1"]["pts"]),
+            ("hello\nthere", 32, "#ff0000", [1, 2]),
+        )
+
+    async def test_move_and_update_of_missing_items_are_refused(self) -> None:
+        """
+        Moving or restyling items that are not on the board (erased by
+        someone meanwhile) is refused with unknown_item and stores nothing.
+        """
+        store, board = self.make_store(), new_board()
+        await store.append(board, BY, add("c1", "i1"))
+        await store.append(board, BY, erase("c2", "i1"))
+
+        await self.refused(store.append(board, BY, move("c3", 1, 1, "i1", "never")), "unknown_item", "c3")
+        await self.refused(store.append(board, BY, update("c4", "i1", width=4)), "unknown_item", "c4")
+
+        self.assertEqual((await store.load(board)).seq, 2)
+
+    async def test_history_pages_cover_log_and_archive(self) -> None:
+        """
+        Replay reads the whole history a page at a time, from any seq:
+        pages follow on without gaps or repeats, across archive chunks, the
+        clears that folded them, and the log.
+        """
+        store, board = self.make_store(compact_after_ops=4), new_board()
+        texts = []
+        for n in range(23):
+            op = clear("x%d" % (n,)) if n in (9, 10, 17) else add("c%d" % (n,), "i%d" % (n,))
+            texts.append((await store.append(board, BY, op)).text)
+            await store.idle()
+
+        self.assertLessEqual(self.log_length(store, board), 4)
+        self.assertEqual(await store.history(board), texts)
+        self.assertEqual(await store.history(board, 20), texts[20:])
+        for limit in (1, 3, 7, 50):
+            for start in range(0, 24):
+                after, pages = start, []
+                while True:
+                    page = await store.history(board, after, limit)
+                    pages.extend(page)
+                    if len(page) < limit:
+                        break
+                    self.assertEqual(len(page), limit)
+                    after = json.loads(page[-1])["seq"]
+                self.assertEqual(pages, texts[start:], (limit, start))
 
     async def test_never_drawn_board_is_empty_and_reading_stores_nothing(self) -> None:
         """

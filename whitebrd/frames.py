@@ -17,6 +17,7 @@ L{stored_text}), so no layer decodes and re-encodes what a client drew.
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -31,6 +32,7 @@ __all__ = [
     "Op",
     "OpError",
     "OpFrame",
+    "PresenceFrame",
     "dumps",
     "parse_frame",
     "stored_text",
@@ -43,16 +45,25 @@ _CID = re.compile(r"[A-Za-z0-9_.:-]{1,80}")
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 MAX_COORDINATE = 1_000_000.0
+# A move may take an item from one edge of the board to the other.
+MAX_SHIFT = 2 * MAX_COORDINATE
 _ITEM_KINDS = {"path", "line", "rect", "ellipse", "text"}
 _TWO_POINT_KINDS = {"line", "rect", "ellipse"}
 _ITEM_FIELDS = {"id", "kind", "pts", "color", "width", "opacity", "fill"}
+_ARROW_KINDS = {"line", "path"}
+_ARROW_ENDS = {"start", "end", "both"}
+# The fields an update may change; pts change through move and extend.
+_STYLE_FIELDS = {"color", "width", "opacity", "fill", "text", "size", "arrow"}
 _TEXT_SIZE_RANGE = (1.0, 1000.0)
+MAX_NAME_CHARS = 40
 _WIDTH_RANGE = (0.5, 200.0)
 _OP_FIELDS = {
     "add": {"cid", "op", "item"},
-    "extend": {"cid", "op", "id", "pts"},
+    "extend": {"cid", "op", "id", "pts", "pressure"},
     "erase": {"cid", "op", "ids"},
     "clear": {"cid", "op"},
+    "move": {"cid", "op", "ids", "dx", "dy"},
+    "update": {"cid", "op", "id", "set"},
 }
 
 
@@ -117,11 +128,12 @@ class Op:
     One checked op.
 
     @ivar cid: the op's client-chosen name, unique on its board.
-    @ivar kind: C{add}, C{extend}, C{erase} or C{clear}.
+    @ivar kind: C{add}, C{extend}, C{erase}, C{clear}, C{move} or
+        C{update}.
     @ivar body: the op as canonical compact JSON, without C{t}, C{seq} or
         C{by}; what stores keep and clients receive.
     @ivar item_ids: the ids the op concerns: the added item's, the extended
-        one's, the erased ones; empty for C{clear}.
+        or updated one's, the erased or moved ones; empty for C{clear}.
     @ivar points: how many points the op adds (C{add} and C{extend}).
     """
 
@@ -154,6 +166,21 @@ class CursorFrame:
     y: float
 
 
+@dataclass(frozen=True)
+class PresenceFrame:
+    """
+    Who the sender is and what they look at, for the others on the board:
+    a name to label their cursor with, and the board area their window
+    shows, so that others can follow their view.  Either may be absent.
+
+    @ivar name: 1 to L{MAX_NAME_CHARS} code points, no control characters.
+    @ivar view: C{(x0, y0, x1, y1)} in board units, x0 <= x1 and y0 <= y1.
+    """
+
+    name: "str | None" = None
+    view: "tuple[float, float, float, float] | None" = None
+
+
 def _reject_constant(name: str) -> float:
     # NB: NaN and Infinity are parsed, not refused, so that the op's check
     # can name its cid and the field; the number check refuses them.
@@ -165,13 +192,13 @@ _decoder = json.JSONDecoder(parse_constant=_reject_constant)
 
 def parse_frame(
     data: "str | bytes", limits: Limits
-) -> Union[OpFrame, CursorFrame]:
+) -> Union[OpFrame, CursorFrame, PresenceFrame]:
     """
     Check one text frame against the contract.
 
     @param data: the frame's text (or its UTF-8 bytes).
     @param limits: the bounds in force.
-    @return: the frame as an L{OpFrame} or L{CursorFrame}.
+    @return: the frame as an L{OpFrame}, L{CursorFrame} or L{PresenceFrame}.
     @raise FrameError: when the frame as a whole is refused; a refused op
         inside an acceptable frame is an L{OpError} in L{OpFrame.ops}.
     """
@@ -192,6 +219,8 @@ def parse_frame(
         return _parse_batch(value, limits)
     if kind == "cursor":
         return _parse_cursor(value)
+    if kind == "presence":
+        return _parse_presence(value)
     if kind is None:
         raise FrameError("bad_frame", "a frame needs a string field t")
     raise FrameError("bad_frame", "unknown frame type t=%s" % (_shown(kind),))
@@ -224,6 +253,41 @@ def _parse_cursor(value: dict[str, Any]) -> CursorFrame:
     return CursorFrame(float(x), float(y))
 
 
+def _parse_presence(value: dict[str, Any]) -> PresenceFrame:
+    _only_fields(value, {"t", "name", "view"}, "presence frame", FrameError, None)
+    if "name" not in value and "view" not in value:
+        raise FrameError("bad_frame", "a presence frame needs a name or a view")
+    name = value.get("name")
+    if name is not None:
+        if (
+            not isinstance(name, str)
+            or not 1 <= len(name) <= MAX_NAME_CHARS
+            or not name.strip()
+            or any(unicodedata.category(c) in ("Cc", "Cs") for c in name)
+        ):
+            raise FrameError(
+                "bad_frame",
+                "name must be 1 to %d characters of text with no control"
+                " characters, got %s" % (MAX_NAME_CHARS, _shown(name)),
+            )
+    view = value.get("view")
+    if view is not None:
+        if (
+            not isinstance(view, list)
+            or len(view) != 4
+            or not all(_is_coordinate(n) for n in view)
+            or view[0] > view[2]
+            or view[1] > view[3]
+        ):
+            raise FrameError(
+                "bad_frame",
+                "view must be [x0, y0, x1, y1] within +-%d with x0 <= x1 and"
+                " y0 <= y1, got %s" % (MAX_COORDINATE, _shown(view)),
+            )
+        view = tuple(float(n) for n in view)
+    return PresenceFrame(name, view)
+
+
 def _checked_op(value: Any, limits: Limits, extra: tuple[str, ...]) -> Union[Op, OpError]:
     try:
         return _parse_op(value, limits, extra)
@@ -244,7 +308,8 @@ def _parse_op(value: Any, limits: Limits, extra: tuple[str, ...]) -> Op:
     if not isinstance(kind, str) or kind not in _OP_FIELDS:
         raise OpError(
             "bad_op",
-            "op must be add, extend, erase or clear, got %s" % (_shown(kind),),
+            "op must be add, extend, erase, clear, move or update, got %s"
+            % (_shown(kind),),
             cid,
         )
     _only_fields(value, _OP_FIELDS[kind] | set(extra), kind + " op", OpError, cid)
@@ -258,22 +323,66 @@ def _parse_op(value: Any, limits: Limits, extra: tuple[str, ...]) -> Op:
         item_id = _parse_id(value.get("id"), "id", cid)
         pts = _parse_points(value.get("pts"), "pts", limits, cid)
         body.update(id=item_id, pts=pts)
+        if "pressure" in value:
+            body["pressure"] = _parse_pressure(value["pressure"], "pressure", pts, cid)
         return Op(cid, kind, dumps(body), (item_id,), len(pts) // 2)
-    if kind == "erase":
-        ids = value.get("ids")
-        if not isinstance(ids, list) or not ids:
-            raise OpError("bad_op", "ids must be a non-empty list of item ids", cid)
-        if len(ids) > limits.max_ids_per_erase:
-            raise OpError(
-                "bad_op",
-                "an erase names at most %d ids, got %d"
-                % (limits.max_ids_per_erase, len(ids)),
-                cid,
-            )
-        checked = [_parse_id(i, "ids[%d]" % (n,), cid) for n, i in enumerate(ids)]
+    if kind in ("erase", "move"):
+        checked = _parse_ids(value.get("ids"), kind, limits, cid)
         body["ids"] = checked
+        if kind == "move":
+            for name in ("dx", "dy"):
+                body[name] = _parse_number(
+                    value.get(name), name, (-MAX_SHIFT, MAX_SHIFT), cid, "bad_op"
+                )
         return Op(cid, kind, dumps(body), tuple(dict.fromkeys(checked)))
+    if kind == "update":
+        item_id = _parse_id(value.get("id"), "id", cid)
+        body.update(id=item_id, set=_parse_style(value.get("set"), limits, cid))
+        return Op(cid, kind, dumps(body), (item_id,))
     return Op(cid, kind, dumps(body), ())
+
+
+def _parse_ids(ids: Any, kind: str, limits: Limits, cid: str) -> list[str]:
+    if not isinstance(ids, list) or not ids:
+        raise OpError("bad_op", "ids must be a non-empty list of item ids", cid)
+    if len(ids) > limits.max_ids_per_erase:
+        raise OpError(
+            "bad_op",
+            "a%s %s names at most %d ids, got %d"
+            % ("n" if kind == "erase" else "", kind, limits.max_ids_per_erase, len(ids)),
+            cid,
+        )
+    return [_parse_id(i, "ids[%d]" % (n,), cid) for n, i in enumerate(ids)]
+
+
+def _parse_style(value: Any, limits: Limits, cid: str) -> dict[str, Any]:
+    """
+    The fields an C{update} sets.  C{text} and C{size} apply to text items
+    and C{arrow} to lines and paths; a field that does not apply to the
+    item's kind is ignored when the op is folded (the stores do not know
+    kinds), so it changes nothing.
+    """
+    if not isinstance(value, dict) or not value:
+        raise OpError("bad_op", "set must be an object naming the fields to change", cid)
+    _only_fields(value, _STYLE_FIELDS, "an update's set", OpError, cid, code="bad_item")
+    style: dict[str, Any] = {}
+    if "color" in value:
+        style["color"] = _parse_color(value["color"], "set.color", cid)
+    if "width" in value:
+        style["width"] = _parse_number(value["width"], "set.width", _WIDTH_RANGE, cid)
+    if "opacity" in value:
+        style["opacity"] = _parse_number(value["opacity"], "set.opacity", (0.0, 1.0), cid)
+    if "fill" in value:
+        fill = value["fill"]
+        style["fill"] = None if fill is None else _parse_color(fill, "set.fill", cid)
+    if "text" in value:
+        style["text"] = _parse_text(value["text"], limits, cid, "set.text")
+    if "size" in value:
+        style["size"] = _parse_number(value["size"], "set.size", _TEXT_SIZE_RANGE, cid)
+    if "arrow" in value:
+        arrow = value["arrow"]
+        style["arrow"] = None if arrow is None else _parse_arrow(arrow, "set.arrow", cid)
+    return style
 
 
 def _parse_item(item: Any, limits: Limits, cid: str) -> dict[str, Any]:
@@ -287,7 +396,13 @@ def _parse_item(item: Any, limits: Limits, cid: str) -> dict[str, Any]:
             % (_shown(kind),),
             cid,
         )
-    allowed = _ITEM_FIELDS | ({"text", "size"} if kind == "text" else set())
+    allowed = set(_ITEM_FIELDS)
+    if kind == "text":
+        allowed |= {"text", "size"}
+    if kind in _ARROW_KINDS:
+        allowed.add("arrow")
+    if kind == "path":
+        allowed.add("pressure")
     _only_fields(item, allowed, "a %s item" % (kind,), OpError, cid, code="bad_item")
 
     checked: dict[str, Any] = {"id": _parse_id(item.get("id"), "item.id", cid), "kind": kind}
@@ -311,7 +426,40 @@ def _parse_item(item: Any, limits: Limits, cid: str) -> dict[str, Any]:
     if kind == "text":
         checked["text"] = _parse_text(item.get("text"), limits, cid)
         checked["size"] = _parse_number(item.get("size"), "item.size", _TEXT_SIZE_RANGE, cid)
+    if "arrow" in item:
+        checked["arrow"] = _parse_arrow(item["arrow"], "item.arrow", cid)
+    if "pressure" in item:
+        checked["pressure"] = _parse_pressure(item["pressure"], "item.pressure", pts, cid)
     return checked
+
+
+def _parse_arrow(value: Any, field: str, cid: str) -> str:
+    if not isinstance(value, str) or value not in _ARROW_ENDS:
+        raise OpError(
+            "bad_item", "%s must be start, end or both, got %s" % (field, _shown(value)), cid
+        )
+    return value
+
+
+def _parse_pressure(value: Any, field: str, pts: list[float], cid: str) -> list[float]:
+    """
+    Pen pressures, one from 0 to 1 per point of C{pts}, in the same order.
+    """
+    if not isinstance(value, list) or len(value) * 2 != len(pts):
+        raise OpError(
+            "bad_item",
+            "%s must hold one number per point (%d), got %s"
+            % (field, len(pts) // 2, len(value) if isinstance(value, list) else _shown(value)),
+            cid,
+        )
+    for n, number in enumerate(value):
+        if not _is_number(number) or not 0 <= number <= 1:
+            raise OpError(
+                "bad_item",
+                "%s[%d] must be a number from 0 to 1, got %s" % (field, n, _shown(number)),
+                cid,
+            )
+    return value
 
 
 def _parse_id(value: Any, field: str, cid: str) -> str:
@@ -353,31 +501,33 @@ def _parse_color(value: Any, field: str, cid: str) -> str:
     return value
 
 
-def _parse_number(value: Any, field: str, bounds: tuple[float, float], cid: str) -> float:
+def _parse_number(
+    value: Any, field: str, bounds: tuple[float, float], cid: str, code: str = "bad_item"
+) -> float:
     low, high = bounds
     if not _is_number(value) or not low <= value <= high:
         raise OpError(
-            "bad_item",
+            code,
             "%s must be a number from %g to %g, got %s" % (field, low, high, _shown(value)),
             cid,
         )
     return value  # type: ignore[no-any-return]
 
 
-def _parse_text(value: Any, limits: Limits, cid: str) -> str:
+def _parse_text(value: Any, limits: Limits, cid: str, field: str = "item.text") -> str:
     if not isinstance(value, str):
-        raise OpError("bad_item", "item.text must be a string, got %s" % (_kind_of(value),), cid)
+        raise OpError("bad_item", "%s must be a string, got %s" % (field, _kind_of(value)), cid)
     if len(value) > limits.max_text_chars:
         raise OpError(
             "bad_item",
-            "item.text holds at most %d characters, got %d"
-            % (limits.max_text_chars, len(value)),
+            "%s holds at most %d characters, got %d"
+            % (field, limits.max_text_chars, len(value)),
             cid,
         )
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise OpError("bad_item", "item.text holds a lone surrogate, which is not text", cid)
+        raise OpError("bad_item", "%s holds a lone surrogate, which is not text" % (field,), cid)
     return value
 
 

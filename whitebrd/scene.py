@@ -13,7 +13,7 @@ guards against the store's own refusals having been bypassed.
 import json
 from typing import Any, Iterable, Iterator
 
-from whitebrd.frames import dumps
+from whitebrd.frames import MAX_COORDINATE, dumps
 
 __all__ = ["Scene"]
 
@@ -81,11 +81,24 @@ class Scene:
             item = op["item"]
             self._items.pop(item["id"], None)
             self._texts.pop(item["id"], None)
-            self._items[item["id"]] = dict(item, pts=list(item["pts"]))
+            self._items[item["id"]] = copy = dict(item, pts=list(item["pts"]))
+            if "pressure" in item:
+                copy["pressure"] = list(item["pressure"])
         elif kind == "extend":
             item = self._items.get(op["id"])
             if item is not None:
-                item["pts"].extend(op["pts"])
+                _extend(item, op["pts"], op.get("pressure"))
+                self._texts.pop(op["id"], None)
+        elif kind == "move":
+            for item_id in op["ids"]:
+                item = self._items.get(item_id)
+                if item is not None:
+                    item["pts"] = _shifted(item["pts"], op["dx"], op["dy"])
+                    self._texts.pop(item_id, None)
+        elif kind == "update":
+            item = self._items.get(op["id"])
+            if item is not None:
+                _restyle(item, op["set"])
                 self._texts.pop(op["id"], None)
         elif kind == "erase":
             for item_id in op["ids"]:
@@ -130,3 +143,50 @@ class Scene:
             more = '"more":true,' if n < len(chunks) - 1 else ""
             frames.append('%s%s"items":[%s]}' % (head, more, ",".join(chunk)))
         return frames
+
+
+def _extend(item: dict[str, Any], pts: list[float], pressure: "list[float] | None") -> None:
+    """
+    Add points to a path, and keep its pressures one per point: an extend
+    without pressures (from a device that reports none mid-stroke) repeats
+    the last one, and pressures for a path drawn without are dropped.
+    """
+    item["pts"].extend(pts)
+    held = item.get("pressure")
+    if held is None:
+        return
+    if pressure is None:
+        pressure = [held[-1] if held else 0.5] * (len(pts) // 2)
+    held.extend(pressure)
+
+
+def _shifted(pts: list[float], dx: float, dy: float) -> list[float]:
+    """
+    C{pts} moved by C{(dx, dy)}, each coordinate kept within the contract's
+    range, so that a moved item is still a valid item.
+    """
+    shifted = []
+    for n, value in enumerate(pts):
+        value += dx if n % 2 == 0 else dy
+        shifted.append(max(-MAX_COORDINATE, min(MAX_COORDINATE, value)))
+    return shifted
+
+
+# The fields an update may set on each kind; others are ignored.
+_STYLE_FOR = {
+    "text": {"color", "width", "opacity", "fill", "text", "size"},
+    "line": {"color", "width", "opacity", "fill", "arrow"},
+    "path": {"color", "width", "opacity", "fill", "arrow"},
+}
+_SHAPE_STYLE = {"color", "width", "opacity", "fill"}
+
+
+def _restyle(item: dict[str, Any], style: dict[str, Any]) -> None:
+    allowed = _STYLE_FOR.get(item["kind"], _SHAPE_STYLE)
+    for name, value in style.items():
+        if name not in allowed:
+            continue
+        if name == "arrow" and value is None:
+            item.pop("arrow", None)
+        else:
+            item[name] = value

@@ -90,17 +90,19 @@ def refusal(op: Op, code: str, limits: Limits) -> OpError:
             "item %s is on the board already; an add needs an id the board "
             "does not show" % (first,)
         )
-    elif code == "unknown_item" and op.kind == "erase":
+    elif code == "unknown_item" and op.kind in ("erase", "move"):
+        verb = "erased" if op.kind == "erase" else "moved"
         if len(op.item_ids) == 1:
-            message = "item %s is not on the board, so it cannot be erased" % (first,)
+            message = "item %s is not on the board, so it cannot be %s" % (first, verb)
         else:
-            message = "none of the %d items to erase is on the board" % (
+            message = "none of the %d items to %s is on the board" % (
                 len(op.item_ids),
+                op.kind,
             )
     elif code == "unknown_item":
         message = (
             "item %s is not on the board (erased, cleared or never added), so it "
-            "cannot be extended" % (first,)
+            "cannot be %s" % (first, "changed" if op.kind == "update" else "extended")
         )
     elif code == "board_full":
         message = (

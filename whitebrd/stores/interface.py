@@ -112,6 +112,22 @@ class IStore(Interface):
             the newest seq, so that the caller sends the whole state.
         """
 
+    def history(
+        board: str, after: int = 0, limit: Optional[int] = None
+    ) -> "Deferred[list[str]]":
+        """
+        The board's ops after seq C{after}, oldest first, as clients receive
+        them, whether still in the log or merged into the archive: what a
+        replay reads, a page at a time.  Ops dropped from the archive (past
+        a retention) are simply not there, so a page may start later than
+        C{after + 1}; otherwise pages follow on without a gap.
+
+        @param limit: the most ops to return, at least 1; C{None} for all,
+            which costs the whole history.
+        @return: a Deferred firing with the texts: fewer than C{limit} only
+            when no more ops follow.
+        """
+
     def listen(board: str, listener: OpListener) -> "Deferred[None]":
         """
         Call C{listener} for each op appended to C{board} from now on, by

@@ -24,6 +24,7 @@ Redis must keep what it is given: run it with C{maxmemory-policy noeviction}
 restart must not lose acknowledged ops, with C{appendonly yes}.
 """
 
+import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -62,8 +63,9 @@ _T = TypeVar("_T")
 # before it tries again (a new message or subscription also tries again).
 _CATCH_UP_RETRY_SECONDS = 1.0
 
-# Erase ops name up to Limits.max_ids_per_erase ids; Lua's unpack() fails
-# past about 8000 values, so the script deletes them in slices.
+# Erase and move ops name up to Limits.max_ids_per_erase ids, and need one
+# of them visible; an update needs its item visible.  Lua's unpack() fails
+# past about 8000 values, so the script deletes erased ids in slices.
 _APPEND_SCRIPT = """
 local meta, log, items, cids, old_cids = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local cid, kind, by, rest = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -82,7 +84,9 @@ elseif kind == 'extend' then
   local held = redis.call('HGET', items, ARGV[10])
   if not held then return {2, 'unknown_item'} end
   if tonumber(held) + points > max_points then return {2, 'too_many_points'} end
-elseif kind == 'erase' then
+elseif kind == 'update' then
+  if redis.call('HEXISTS', items, ARGV[10]) == 0 then return {2, 'unknown_item'} end
+elseif kind == 'erase' or kind == 'move' then
   local shown = 0
   for i = 10, #ARGV do
     shown = shown + redis.call('HEXISTS', items, ARGV[i])
@@ -154,6 +158,32 @@ _HISTORY_SCRIPT = """
 return {redis.call('LRANGE', KEYS[2], 0, -1), redis.call('LRANGE', KEYS[1], 0, -1)}
 """
 
+# A page of history after seq ARGV[1], at most ARGV[2] ops: {0, texts} when
+# the log holds them all, else {1, number of archive chunks}.
+_HISTORY_PAGE_SCRIPT = """
+local after, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local base = tonumber(redis.call('HGET', KEYS[1], 'base') or '0')
+if after >= base then
+  return {0, redis.call('LRANGE', KEYS[2], after - base, after - base + limit - 1)}
+end
+return {1, redis.call('LLEN', KEYS[3])}
+"""
+
+# ARGV[2] archive chunks from index ARGV[1], the number of chunks, and, when
+# those reach the last chunk, the first ARGV[3] ops of the log, read in the
+# same step so that a compaction cannot fall in between.
+_HISTORY_CHUNKS_SCRIPT = """
+local first, count, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local total = redis.call('LLEN', KEYS[3])
+local chunks = redis.call('LRANGE', KEYS[3], first, first + count - 1)
+local log = {}
+if first + count >= total then log = redis.call('LRANGE', KEYS[2], 0, limit - 1) end
+return {chunks, total, log}
+"""
+
+# Archive chunks read per round trip while paging through history.
+_HISTORY_CHUNKS_PER_READ = 4
+
 
 @dataclass(frozen=True)
 class RedisAddress:
@@ -215,6 +245,16 @@ def parse_redis_url(url: str) -> RedisAddress:
         password=unquote(parts.password) if parts.password is not None else None,
         username=unquote(parts.username) if parts.username else None,
     )
+
+
+def _first_seq(chunk: "bytes | str") -> int:
+    """
+    The seq of the first op of an archive chunk, inflating only its start.
+    """
+    if isinstance(chunk, str):
+        chunk = chunk.encode("utf-8")
+    head = zlib.decompressobj().decompress(chunk, 48).decode("utf-8", "replace")
+    return seq_of(head)
 
 
 def _keys(board: str) -> dict[str, str]:
@@ -646,27 +686,119 @@ class RedisStore:
             lambda reply: list(reply[1]) if int(reply[0]) == 0 else None
         )
 
-    def history(self, board: str) -> "Deferred[list[str]]":
+    def history(
+        self, board: str, after: int = 0, limit: Optional[int] = None
+    ) -> "Deferred[list[str]]":
         """
-        Every op the board holds, archived or not, oldest first: what a
-        replay reads.  Not part of L{IStore}; costs the whole history.
+        The ops after seq C{after}, archived or not, oldest first, at most
+        C{limit} of them (all without one): what a replay reads, a page at
+        a time.
+
+        A page starts in the log when it can; otherwise the archive chunk
+        holding seq C{after + 1} is found by a binary search over the
+        chunks' first seqs (a chunk's first line is all that is inflated),
+        and chunks are read from there.
         """
         check_board(board)
         keys = _keys(board)
-        d = self._call(
-            "read the history of board %s" % (board,),
-            lambda redis: redis.eval(
-                _HISTORY_SCRIPT, [keys["log"], keys["archive"]], []
-            ),
+        if limit is None:
+            d = self._call(
+                "read the history of board %s" % (board,),
+                lambda redis: redis.eval(
+                    _HISTORY_SCRIPT, [keys["log"], keys["archive"]], []
+                ),
+            )
+
+            def unpacked(reply: list[Any]) -> list[str]:
+                texts: list[str] = []
+                for chunk in reply[0]:
+                    texts.extend(unpack_chunk(chunk))
+                texts.extend(reply[1])
+                return [text for text in texts if seq_of(text) > after]
+
+            return d.addCallback(unpacked)
+        if limit < 1:
+            raise ValueError("limit must be at least 1, got %r" % (limit,))
+        return Deferred.fromCoroutine(self._history_page(board, max(0, after), limit))
+
+    async def _history_page(self, board: str, after: int, limit: int) -> list[str]:
+        keys = _keys(board)
+        what = "read the history of board %s after %d" % (board, after)
+        for _ in range(3):
+            reply = await self._call(
+                what,
+                lambda redis: redis.eval(
+                    _HISTORY_PAGE_SCRIPT,
+                    [keys["meta"], keys["log"], keys["archive"]],
+                    [after, limit],
+                ),
+            )
+            if int(reply[0]) == 0:
+                return list(reply[1])
+            index = await self._chunk_holding(board, after + 1, int(reply[1]))
+            texts = await self._read_from_chunk(board, index, after, limit)
+            if texts is not None:
+                return texts
+        raise StoreUnavailable(
+            "Redis at %s: the history of board %s kept changing while it was read"
+            % (self.address, board)
         )
 
-        def unpacked(reply: list[Any]) -> list[str]:
-            texts: list[str] = []
-            for chunk in reply[0]:
-                texts.extend(unpack_chunk(chunk))
-            return texts + list(reply[1])
+    async def _chunk_holding(self, board: str, seq: int, count: int) -> int:
+        """
+        The index of the last archive chunk whose first op is at or before
+        C{seq} (0 when even the first starts later).
+        """
+        key = _keys(board)["archive"]
+        low, high = 0, count - 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            chunk = await self._call(
+                "read an archive chunk of board %s" % (board,),
+                lambda redis: redis.lindex(key, middle),
+            )
+            if chunk is None or _first_seq(chunk) > seq:
+                high = middle - 1
+            else:
+                low = middle
+        return low
 
-        return d.addCallback(unpacked)
+    async def _read_from_chunk(
+        self, board: str, index: int, after: int, limit: int
+    ) -> Optional[list[str]]:
+        """
+        Up to C{limit} ops after C{after}, from archive chunk C{index} on
+        and then the log; C{None} when what was read does not follow on
+        from C{after} without a gap (a compaction moved things meanwhile).
+        """
+        keys = _keys(board)
+        texts: list[str] = []
+        last = after
+        while True:
+            first = index
+            reply = await self._call(
+                "read the history of board %s" % (board,),
+                lambda redis: redis.eval(
+                    _HISTORY_CHUNKS_SCRIPT,
+                    [keys["meta"], keys["log"], keys["archive"]],
+                    [first, _HISTORY_CHUNKS_PER_READ, limit],
+                ),
+            )
+            chunks, total, log = reply[0], int(reply[1]), reply[2]
+            read = [text for chunk in chunks for text in unpack_chunk(chunk)]
+            for text in read + list(log):
+                seq = seq_of(text)
+                if seq <= last:
+                    continue
+                # Archive retention may have dropped the oldest ops: a page
+                # from the first chunk may start later than asked.
+                if seq != last + 1 and not (index == 0 and last == after and not texts):
+                    return None
+                texts.append(text)
+                last = seq
+            index += _HISTORY_CHUNKS_PER_READ
+            if len(texts) >= limit or index >= total:
+                return texts[:limit]
 
     def listen(self, board: str, listener: OpListener) -> "Deferred[None]":
         """

@@ -44,6 +44,7 @@ from whitebrd.stores._shared import (
     fold,
     folded,
     refusal,
+    seq_of,
     unpack_chunk,
 )
 from whitebrd.stores.interface import Appended, IStore, OpListener, StoreUnavailable
@@ -321,13 +322,23 @@ class SQLiteStore:
             "read board %s since %d" % (board, since), _ops_since, board, since
         )
 
-    def history(self, board: str) -> "Deferred[list[str]]":
+    def history(
+        self, board: str, after: int = 0, limit: Optional[int] = None
+    ) -> "Deferred[list[str]]":
         """
-        Every op the board holds, archived or not, oldest first: what a
-        replay reads.  Not part of L{IStore}; costs the whole history.
+        The ops after seq C{after}, archived or not, oldest first, at most
+        C{limit} of them (all without one): what a replay reads.
         """
         check_board(board)
-        return self._run("read the history of board %s" % (board,), _history, board)
+        if limit is not None and limit < 1:
+            raise ValueError("limit must be at least 1, got %r" % (limit,))
+        return self._run(
+            "read the history of board %s after %d" % (board, after),
+            _history,
+            board,
+            after,
+            limit,
+        )
 
     def listen(self, board: str, listener: OpListener) -> "Deferred[None]":
         """
@@ -510,7 +521,7 @@ def _check(txn: Any, board: str, op: Op, limits: Limits, count: int) -> Optional
             return "board_full"
         if op.points > limits.max_points_per_item:
             return "too_many_points"
-    elif op.kind == "extend":
+    elif op.kind in ("extend", "update"):
         txn.execute(
             "SELECT points FROM items WHERE board = ? AND id = ?",
             (board, op.item_ids[0]),
@@ -520,7 +531,7 @@ def _check(txn: Any, board: str, op: Op, limits: Limits, count: int) -> Optional
             return "unknown_item"
         if held[0] + op.points > limits.max_points_per_item:
             return "too_many_points"
-    elif op.kind == "erase":
+    elif op.kind in ("erase", "move"):
         for ids in _slices(op.item_ids):
             txn.execute(
                 "SELECT 1 FROM items WHERE board = ? AND id IN (%s) LIMIT 1"
@@ -572,14 +583,31 @@ def _ops_since(txn: Any, board: str, since: int) -> Optional[list[str]]:
     return [text for (text,) in txn.fetchall()]
 
 
-def _history(txn: Any, board: str) -> list[str]:
+def _history(txn: Any, board: str, after: int, limit: Optional[int]) -> list[str]:
+    """
+    Archive chunks that reach past C{after}, one at a time until the page
+    is full, then the log.
+    """
     txn.execute("BEGIN")
-    txn.execute("SELECT chunk FROM archive WHERE board = ? ORDER BY first", (board,))
+    wanted = limit if limit is not None else float("inf")
     texts: list[str] = []
-    for (chunk,) in txn.fetchall():
-        texts.extend(unpack_chunk(chunk))
-    _, _, _, tail = _read(txn, board)
-    return texts + tail
+    txn.execute(
+        "SELECT chunk FROM archive WHERE board = ? AND last > ? ORDER BY first",
+        (board, after),
+    )
+    while len(texts) < wanted:
+        row = txn.fetchone()
+        if row is None:
+            break
+        texts.extend(text for text in unpack_chunk(row[0]) if seq_of(text) > after)
+    if len(texts) < wanted:
+        last = seq_of(texts[-1]) if texts else after
+        txn.execute(
+            "SELECT text FROM log WHERE board = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (board, last, -1 if limit is None else limit - len(texts)),
+        )
+        texts.extend(text for (text,) in txn.fetchall())
+    return texts if limit is None else texts[:limit]
 
 
 def _compact(
