@@ -155,3 +155,61 @@ class RouteTests(SynchronousTestCase):
         self.assertEqual(self.get(treq, "/healthz")[0], 503)
         self.assertEqual(self.get(treq, "/b/x.json")[0], 503)
         self.flushLoggedErrors()
+
+    def fill(self, store: MemoryStore, board: str, *ops: str) -> None:
+        """
+        Store ops given as the JSON a client sends, without C{t}.
+        """
+        frame = parse_frame('{"t":"ops","ops":[%s]}' % (",".join(ops),), Limits())
+        for op in frame.ops:  # type: ignore[union-attr]
+            self.successResultOf(store.append(board, "writer-01", op))  # type: ignore[arg-type]
+
+    def test_board_svg_is_the_drawing(self) -> None:
+        """
+        C{/b/<id>.svg} is the board drawn as an SVG document that runs
+        nothing, with typed markup escaped.
+        """
+        import xml.etree.ElementTree as ElementTree
+
+        treq, store = client()
+        self.fill(
+            store,
+            "s1",
+            '{"cid":"c-1","op":"add","item":{"id":"a","kind":"rect","pts":[0,0,10,10],"color":"#112233","width":2}}',
+            '{"cid":"c-2","op":"add","item":{"id":"b","kind":"text","pts":[0,20],"color":"#000000",'
+            '"width":1,"text":"<script>alert(1)</script>","size":12}}',
+        )
+
+        code, body, headers = self.get(treq, "/b/s1.svg")
+
+        self.assertEqual(code, 200)
+        self.assertEqual(headers.getRawHeaders("content-type"), ["image/svg+xml; charset=utf-8"])
+        self.assertIn("default-src 'none'", headers.getRawHeaders("content-security-policy")[0])
+        root = ElementTree.fromstring(body)
+        texts = [e.text for e in root.iter("{http://www.w3.org/2000/svg}tspan")]
+        self.assertEqual(texts, ["<script>alert(1)</script>"])
+        self.assertNotIn(b"<script", body)
+        self.assertEqual(self.get(treq, "/b/never.svg")[0], 200)
+        self.assertEqual(self.get(treq, "/b/s%201.svg")[0], 404)
+
+    def test_history_pages(self) -> None:
+        """
+        C{/b/<id>/history} gives the ops after a seq, a page at a time, as
+        clients received them; bad arguments are a 400 that says why.
+        """
+        treq, store = client()
+        item = '{"id":"i%d","kind":"line","pts":[0,0,1,1],"color":"#000000","width":1}'
+        self.fill(store, "h1", *['{"cid":"c-%d","op":"add","item":%s}' % (n, item % n) for n in range(5)])
+
+        first = json.loads(self.get(treq, "/b/h1/history?limit=2")[1])
+        rest = json.loads(self.get(treq, "/b/h1/history?after=2&limit=3")[1])
+        everything = json.loads(self.get(treq, "/b/h1/history")[1])
+
+        self.assertEqual(([op["seq"] for op in first["ops"]], first["more"]), ([1, 2], True))
+        self.assertEqual(([op["seq"] for op in rest["ops"]], rest["more"]), ([3, 4, 5], False))
+        self.assertEqual(everything["ops"][4]["item"]["id"], "i4")
+        self.assertEqual(everything["ops"][4]["by"], "writer-01")
+        for query in ("after=-1", "after=x", "limit=0", "limit=100000"):
+            code, body, _ = self.get(treq, "/b/h1/history?" + query)
+            self.assertEqual(code, 400, query)
+            self.assertEqual(json.loads(body)["error"], "bad_request")

@@ -65,7 +65,7 @@ class WhitebrdService(MultiService):
             self._reactor,
             ping_interval_seconds=self._ping_interval_seconds,
         )
-        site = Site(WhitebrdApp(self.store, self.factory).resource())
+        site = Site(WhitebrdApp(self.store, self.factory, reactor=self._reactor).resource())
         site.displayTracebacks = False
         for description in self._listen:
             listening = StreamServerEndpointService(
