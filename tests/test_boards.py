@@ -83,8 +83,15 @@ def add(cid: str, item_id: str, pts: list[float]) -> dict[str, Any]:
     return {"t": "op", "cid": cid, "op": "add", "item": item}
 
 
+PRESENCE_FRAMES = {"people", "join", "leave", "presence"}
+
+
 def kinds(client: _RecordingClient) -> list[str]:
-    return [f["t"] for f in client.frames]
+    """
+    The types of the board frames a client received, in order; presence
+    frames (tests.test_presence) left out.
+    """
+    return [f["t"] for f in client.frames if f["t"] not in PRESENCE_FRAMES]
 
 
 class FanOutTests(SynchronousTestCase):

@@ -34,6 +34,24 @@ def draw(client: Client, items: list[dict[str, Any]], cid_prefix: str) -> list[d
     return sent
 
 
+def _people(client: Client) -> dict[str, Any]:
+    """
+    The names of the people a client knows to be on its board, by client
+    id, from the presence frames it received.
+    """
+    known: dict[str, Any] = {}
+    for frame in client.other:
+        if frame["t"] == "people":
+            known = {person["by"]: person["name"] for person in frame["people"]}
+        elif frame["t"] == "join":
+            known[frame["by"]] = frame["name"]
+        elif frame["t"] == "leave":
+            known.pop(frame["by"], None)
+        elif frame["t"] == "presence" and "name" in frame:
+            known[frame["by"]] = frame["name"]
+    return known
+
+
 class HttpTests(TestCase):
     """
     The daemon's HTTP side, as a browser and an attacker see it.
@@ -231,3 +249,24 @@ class TwoDaemonTests(TestCase):
         self.assertEqual(list(alice.items.values()), list(bob.items.values()))
         self.assertEqual(sorted(alice.items), sorted(item["id"] for item in items))
         self.assertEqual(first.board_json(board), second.board_json(board))
+
+    def test_presence_crosses_daemons(self) -> None:
+        """
+        People on two daemons of one Redis see each other by name, see each
+        other's cursors, and see each other leave at once.
+        """
+        url = shared_redis().url
+        first = start_daemon(self, "--redis", url)
+        second = start_daemon(self, "--redis", url)
+        board = new_board()
+        alice = first.connect(board, client="alice-0001").join()
+        bob = second.connect(board, client="bobby-0001").join()
+
+        alice.send({"t": "presence", "name": "Alice"})
+
+        bob.until(lambda c: _people(c).get("alice-0001") == "Alice")
+        alice.send({"t": "cursor", "x": 10, "y": 20})
+        bob.until(lambda c: {"t": "cursor", "by": "alice-0001", "x": 10, "y": 20} in c.other)
+        alice.until(lambda c: "bobby-0001" in _people(c))
+        alice.close()
+        bob.until(lambda c: {"t": "leave", "by": "alice-0001"} in c.other)

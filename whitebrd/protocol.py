@@ -30,10 +30,12 @@ from whitebrd.frames import (
     FrameError,
     Op,
     OpError,
+    PresenceFrame,
     dumps,
     parse_frame,
 )
 from whitebrd.limits import Limits
+from whitebrd.presence import Presence, PresenceBus
 from whitebrd.stores import Appended, IStore, StoreUnavailable
 
 __all__ = ["BoardFactory", "BoardProtocol", "WS_PATH"]
@@ -108,6 +110,7 @@ class BoardProtocol(WebSocketServerProtocol):
             return
         self._board = board
         board.join(self, self._since)
+        self.factory.presence.joined(self.board_id, self)
         while self._waiting and not self._gone:
             self._handle(self._waiting.popleft())
 
@@ -144,22 +147,16 @@ class BoardProtocol(WebSocketServerProtocol):
             self._send_error(e)
             return
         if isinstance(frame, CursorFrame):
-            self._relay_cursor(frame)
+            self.factory.presence.cursor(self.board_id, self, frame)
+            return
+        if isinstance(frame, PresenceFrame):
+            self.factory.presence.updated(self.board_id, self, frame)
             return
         for op in frame.ops:
             if isinstance(op, OpError):
                 self._send_error(op)
             else:
                 self._queue(op)
-
-    def _relay_cursor(self, cursor: CursorFrame) -> None:
-        assert self._board is not None
-        text = dumps({"t": "cursor", "by": self.client_id, "x": cursor.x, "y": cursor.y})
-        prepared = None
-        for other in list(self._board.subscribers):
-            if other is not self:
-                prepared = prepared or self.factory.prepare(text)
-                other.send_prepared(prepared)
 
     def _queue(self, op: Op) -> None:
         """
@@ -258,6 +255,7 @@ class BoardProtocol(WebSocketServerProtocol):
         for waiter in closed:
             waiter.callback(None)
         if self._board is not None:
+            self.factory.presence.left(self.board_id, self)
             self.factory.boards.release(self._board, self)
             self._board = None
 
@@ -303,6 +301,7 @@ class BoardFactory(WebSocketServerFactory):
     Makes the connections of every board and keeps the live boards.
 
     @ivar boards: the boards live in this process.
+    @ivar presence: who is on each of them.
     @ivar store: where ops are kept.
     @ivar limits: the bounds frames and boards are held to.
     """
@@ -318,7 +317,12 @@ class BoardFactory(WebSocketServerFactory):
         ping_interval_seconds: float = 30.0,
         max_queued_ops: int = 10_000,
         max_appends_in_flight: int = 64,
+        presence_bus: Optional[PresenceBus] = None,
     ) -> None:
+        """
+        @param presence_bus: carries presence to the other daemons sharing
+            the store; C{None} for a daemon alone.
+        """
         super().__init__(reactor=reactor)
         self.store = store
         self.limits = limits
@@ -327,6 +331,7 @@ class BoardFactory(WebSocketServerFactory):
         self.connections: set[BoardProtocol] = set()
         self._clock = reactor
         self.boards = BoardRegistry(store, self.prepare, reactor, limits.state_frame_bytes)
+        self.presence = Presence(reactor, self.prepare, presence_bus)
         self.setProtocolOptions(
             maxMessagePayloadSize=limits.max_message_bytes,
             maxFramePayloadSize=limits.max_message_bytes,

@@ -25,6 +25,7 @@ from whitebrd.web import WhitebrdApp
 __all__ = ["WhitebrdService"]
 
 StoreMaker = Callable[[Any], IStore]
+BusMaker = Callable[[Any], Any]
 
 
 class WhitebrdService(MultiService):
@@ -46,24 +47,35 @@ class WhitebrdService(MultiService):
         make_store: StoreMaker,
         limits: Limits,
         ping_interval_seconds: float = 30.0,
+        make_bus: Optional[BusMaker] = None,
     ) -> None:
+        """
+        @param make_bus: makes the presence bus (L{whitebrd.bus.RedisBus})
+            that daemons sharing a store talk through; C{None} for a daemon
+            alone.
+        """
         super().__init__()
         self._reactor = reactor
         self._listen = listen
         self._make_store = make_store
         self._limits = limits
         self._ping_interval_seconds = ping_interval_seconds
+        self._make_bus = make_bus
+        self._bus: Any = None
 
     def startService(self) -> None:
         """
         Open the store, then listen on every endpoint.
         """
         self.store = self._make_store(self._reactor)
+        if self._make_bus is not None:
+            self._bus = self._make_bus(self._reactor)
         self.factory = BoardFactory(
             self.store,
             self._limits,
             self._reactor,
             ping_interval_seconds=self._ping_interval_seconds,
+            presence_bus=self._bus,
         )
         site = Site(WhitebrdApp(self.store, self.factory, reactor=self._reactor).resource())
         site.displayTracebacks = False
@@ -93,5 +105,8 @@ class WhitebrdService(MultiService):
         await super().stopService()
         if self.factory is not None:
             await self.factory.close_all()
+            self.factory.presence.stop()
+        if self._bus is not None:
+            await self._bus.close()
         if self.store is not None:
             await self.store.close()

@@ -128,10 +128,16 @@ def makeService(options: Options) -> IService:
 
         return SQLiteStore(reactor, str(Path(options["data"]).resolve()), limits)
 
+    def make_bus(reactor: Any) -> Any:
+        from whitebrd.bus import RedisBus
+
+        return RedisBus(reactor, options["redis"], timeout_seconds=timeout)
+
     return WhitebrdService(
         reactor,
         options["listen"],
         make_store,
         limits,
         ping_interval_seconds=options["ping-interval"],
+        make_bus=make_bus if options["redis"] is not None else None,
     )

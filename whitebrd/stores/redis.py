@@ -55,7 +55,7 @@ from whitebrd.stores._shared import (
 )
 from whitebrd.stores.interface import Appended, IStore, OpListener, StoreUnavailable
 
-__all__ = ["RedisAddress", "RedisStore", "parse_redis_url"]
+__all__ = ["RedisAddress", "RedisStore", "SubscriberFactory", "parse_redis_url"]
 
 _T = TypeVar("_T")
 
@@ -368,6 +368,10 @@ class _SubscriberFactory(txredisapi.SubscriberFactory):  # type: ignore[misc]
     def lost(self, protocol: _Subscriber) -> None:
         if self.current is protocol:
             self.current = None
+
+
+# The subscriber, for other users of Redis pub/sub (whitebrd.bus).
+SubscriberFactory = _SubscriberFactory
 
 
 class _WentBack(Exception):
