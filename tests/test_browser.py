@@ -8,9 +8,11 @@ pixels: a stroke drawn with the mouse on one page is painted, in its
 colour and along its path, on the other.
 """
 
+import atexit
 import itertools
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any, Optional
@@ -174,6 +176,13 @@ class BoardPage:
         if width is not None:
             self.page.click("[data-width='%d']" % (width,))
 
+    def menu(self, action: str) -> None:
+        """
+        Open the "more" menu and pick one of its entries.
+        """
+        self.page.click("[popovertarget='menu']")
+        self.page.click("#menu [data-action='%s']" % (action,))
+
     def drag(self, points: list[tuple[int, int]]) -> None:
         """
         Press the mouse at the first point, move through the others and
@@ -242,24 +251,72 @@ class BoardPage:
         self.page.screenshot(path=str(ARTIFACTS / ("browser-%s.png" % (name,))))
 
 
+_shared: dict[str, Any] = {}
+
+
+def shared_browser() -> Any:
+    """
+    One Chromium for the whole test run, started when first needed and
+    closed when the run ends: launching one per test cost about 2 s each.
+    Tests isolate themselves with browser contexts of their own.
+    """
+    browser = _shared.get("browser")
+    if browser is None or not browser.is_connected():
+        from playwright.sync_api import sync_playwright
+
+        if "playwright" not in _shared:
+            _shared["playwright"] = sync_playwright().start()
+            atexit.register(_close_shared)
+        browser = _shared["browser"] = _shared["playwright"].chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+    return browser
+
+
+def _close_shared() -> None:
+    for daemon in _shared.pop("daemons", {}).values():
+        daemon.stop()
+    browser = _shared.pop("browser", None)
+    if browser is not None:
+        browser.close()
+    playwright = _shared.pop("playwright", None)
+    if playwright is not None:
+        playwright.stop()
+
+
 class BrowserTestCase(SynchronousTestCase):
     """
     A daemon on the embedded store, Chromium, and a fresh board per test.
+
+    The daemon and the browser are shared by the tests of a class (each
+    test draws on a board of its own); a class whose daemon must be its own
+    per test sets C{shared_daemon} false.
     """
+
+    shared_daemon = True
 
     def setUp(self) -> None:
         if not os.path.exists(CHROMIUM):
             raise SkipTest("Chromium is not installed at %s" % (CHROMIUM,))
-        from playwright.sync_api import sync_playwright
-
-        self.daemon = start_daemon(self, *self.daemon_args())
-        self.playwright = sync_playwright().start()
-        self.addCleanup(self.playwright.stop)
-        self.browser = self.playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
-        self.addCleanup(self.browser.close)
+        if self.shared_daemon:
+            self.daemon = self._class_daemon()
+        else:
+            self.daemon = start_daemon(self, *self.daemon_args())
+        self.browser = shared_browser()
         self.board = "browser-" + uuid.uuid4().hex[:12]
+
+    def _class_daemon(self) -> Daemon:
+        daemons = _shared.setdefault("daemons", {})
+        key = type(self).__qualname__
+        daemon = daemons.get(key)
+        if daemon is None:
+            workdir = Path(tempfile.mkdtemp(prefix="whitebrd-", dir=os.getcwd()))
+            daemon = daemons[key] = Daemon(list(self.daemon_args()), workdir)
+            if "playwright" not in _shared:
+                atexit.register(_close_shared)
+        if daemon.process is None or daemon.process.poll() is not None:
+            daemon.start()
+        return daemon
 
     def daemon_args(self) -> tuple[str, ...]:
         """
@@ -429,7 +486,7 @@ class DrawingTests(BrowserTestCase):
         a.wait_visible(WAVE, BLUE)
         b.wait_visible(ZIGZAG, RED)
 
-        a.page.click("[data-action='clear']")
+        a.menu("clear")
         self.assertTrue(a.page.is_visible("#confirm-clear"))
         a.page.click("[data-action='cancel-clear']")
         # Ops arrive in order: once this stroke is on B, a clear sent
@@ -440,7 +497,7 @@ class DrawingTests(BrowserTestCase):
         self.assertGreaterEqual(b.coverage(ZIGZAG, RED), VISIBLE)
         self.assertGreaterEqual(b.coverage(WAVE, BLUE), VISIBLE)
 
-        a.page.click("[data-action='clear']")
+        a.menu("clear")
         self.screenshots("confirm", a=a)
         a.page.click("[data-action='confirm-clear']")
 
@@ -457,6 +514,8 @@ class StorageOutageTests(BrowserTestCase):
     """
     Drawing goes on while the store is down, and is saved when it is back.
     """
+
+    shared_daemon = False
 
     def daemon_args(self) -> tuple[str, ...]:
         """

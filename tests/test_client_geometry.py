@@ -14,7 +14,7 @@ from typing import Any
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.test_browser import CHROMIUM, shared_browser
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ORIGIN = "http://whitebrd.test"
@@ -55,15 +55,9 @@ class ClientModuleTestCase(SynchronousTestCase):
     def setUp(self) -> None:
         if not os.path.exists(CHROMIUM):
             raise SkipTest("Chromium is not installed at %s" % (CHROMIUM,))
-        from playwright.sync_api import sync_playwright
-
-        playwright = sync_playwright().start()
-        self.addCleanup(playwright.stop)
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
-        self.addCleanup(browser.close)
-        self.page = browser.new_page()
+        context = shared_browser().new_context()
+        self.addCleanup(context.close)
+        self.page = context.new_page()
         self.page.route(ORIGIN + "/**", self._serve)
         self.page.goto(ORIGIN + "/blank.html")
 
@@ -277,12 +271,26 @@ class ProtocolTests(ClientModuleTestCase):
                     },
                     {"seq": 5, "by": "c1", "cid": "c1-2", "op": "erase", "ids": ["s5"]},
                     {"seq": 6, "by": "c1", "cid": "c1-3", "op": "clear"},
+                    {"seq": 7, "by": "c1", "cid": "c1-4", "op": "move", "ids": ["a"], "dx": 5, "dy": -1.5},
+                    {
+                        "seq": 8,
+                        "by": "c1",
+                        "cid": "c1-5",
+                        "op": "update",
+                        "id": "a",
+                        "set": {"color": "#abcdef", "fill": None, "arrow": "both"},
+                    },
+                    {"seq": 9, "by": "c1", "cid": "c1-6", "op": "extend", "id": "s5", "pts": [1, 2], "pressure": [0.7]},
                 ],
             },
             {"t": "ack", "cid": "c1-1", "seq": 4},
             {"t": "error", "code": "board_full", "message": "full", "cid": "c1-9"},
             {"t": "status", "saving": False, "message": "storage unavailable"},
-            {"t": "cursor", "by": "c2", "x": 1, "y": -2},
+            {"t": "cursor", "by": "client-2", "x": 1, "y": -2},
+            {"t": "people", "people": [{"by": "client-2", "name": "Ada", "view": [0, 0, 10, 10]}]},
+            {"t": "join", "by": "client-3", "name": None},
+            {"t": "presence", "by": "client-3", "name": "Bo 😀"},
+            {"t": "leave", "by": "client-3"},
         ]
 
         result = self.run_js(
@@ -300,7 +308,7 @@ class ProtocolTests(ClientModuleTestCase):
             result[5],
             {"t": "status", "saving": False, "message": "storage unavailable"},
         )
-        self.assertEqual(result[6], frames[6])
+        self.assertEqual(result[6:], frames[6:])
 
     def test_malformed_frames_are_ignored(self) -> None:
         """
@@ -843,7 +851,7 @@ class SyncTests(ClientModuleTestCase):
             return [drawn, h.scene.byId.has("p"), h.outbox.length, h.notes];
             """)
 
-        self.assertEqual(result, [True, False, 0, ["This board is full."]])
+        self.assertEqual(result, [True, False, 0, ["This board is full: erase something to make room, or start a new board."]])
 
     def test_ops_not_stored_are_sent_again_in_order(self) -> None:
         """

@@ -126,10 +126,219 @@ export function boundsOf(pts, from = 0, box = undefined) {
   return out;
 }
 
+/** Text metrics the server's SVG export shares (whitebrd/svg.py). */
+export const CHAR_WIDTH = 0.6;
+export const LINE_HEIGHT = 1.2;
+
 /**
- * The area an item covers on the board, half its stroke width included.
- * Text is estimated from its size and longest line, since measuring glyphs
- * needs a canvas.
+ * How much wider than its width a stroke is drawn at this pen pressure: 1
+ * at 0.5 (what a mouse or finger reports), from 0.3 to 1.7.
+ *
+ * @param {number} pressure 0..1
+ * @returns {number}
+ */
+export function pressureFactor(pressure) {
+  return 0.3 + 1.4 * pressure;
+}
+
+/**
+ * The length of the strokes of an arrow head on a line this wide.
+ *
+ * @param {number} width
+ * @returns {number} board units
+ */
+export function arrowLength(width) {
+  return Math.max(10, width * 3);
+}
+
+const ARROW_SPREAD = (28 * Math.PI) / 180;
+
+/**
+ * The ends of the two strokes of an open arrow head at the tip, pointing
+ * away from `from`: [x1, y1, x2, y2], or null when the points coincide.
+ * The server's SVG export draws the same (whitebrd/svg.py `arrow_head`).
+ *
+ * @returns {number[]|null}
+ */
+export function arrowHead(tipX, tipY, fromX, fromY, width) {
+  const dx = tipX - fromX;
+  const dy = tipY - fromY;
+  const length = Math.hypot(dx, dy);
+  if (length === 0) {
+    return null;
+  }
+  const ux = dx / length;
+  const uy = dy / length;
+  const size = arrowLength(width);
+  const cos = Math.cos(ARROW_SPREAD);
+  const sin = Math.sin(ARROW_SPREAD);
+  return [
+    tipX - size * (ux * cos - uy * sin),
+    tipY - size * (uy * cos + ux * sin),
+    tipX - size * (ux * cos + uy * sin),
+    tipY - size * (uy * cos - ux * sin),
+  ];
+}
+
+/**
+ * The point an arrow head at one end of `pts` points away from: the
+ * nearest recorded point at least a head's length away, or the farthest,
+ * so a jittery last step does not turn the head.
+ *
+ * @param {number[]} pts flat points, one or more
+ * @param {boolean} atEnd the head at the last point, or at the first
+ * @param {number} width
+ * @returns {number[]} [x, y]
+ */
+export function arrowBase(pts, atEnd, width) {
+  const count = pts.length >> 1;
+  const tipX = atEnd ? pts[2 * count - 2] : pts[0];
+  const tipY = atEnd ? pts[2 * count - 1] : pts[1];
+  const reach = arrowLength(width);
+  let base = [tipX, tipY];
+  for (let k = 1; k < count; k++) {
+    const i = atEnd ? count - 1 - k : k;
+    base = [pts[2 * i], pts[2 * i + 1]];
+    if (Math.hypot(base[0] - tipX, base[1] - tipY) >= reach) {
+      break;
+    }
+  }
+  return base;
+}
+
+/**
+ * The ends of an item's arrows: for each head, [tipX, tipY, x1, y1, x2,
+ * y2].
+ *
+ * @param {object} item a line or path with `arrow`
+ * @returns {number[][]}
+ */
+export function arrowHeads(item) {
+  const ends = { end: [true], start: [false], both: [false, true] }[
+    item.arrow
+  ];
+  const heads = [];
+  const { pts } = item;
+  const count = pts.length >> 1;
+  for (const atEnd of ends || []) {
+    const tipX = atEnd ? pts[2 * count - 2] : pts[0];
+    const tipY = atEnd ? pts[2 * count - 1] : pts[1];
+    const [bx, by] = arrowBase(pts, atEnd, item.width);
+    const head = arrowHead(tipX, tipY, bx, by, item.width);
+    if (head) {
+      heads.push([tipX, tipY, ...head]);
+    }
+  }
+  return heads;
+}
+
+/**
+ * The pieces of a pressure stroke: the smoothed path cut at the midpoints
+ * of its points, each piece drawn as wide as the pressure of the point it
+ * curves by (see `tracePath`). Calls `piece(sink-tracer, pressure)` with
+ * a function that traces the piece into a sink.
+ *
+ * @param {number[]} pts flat points, two or more
+ * @param {number[]} pressure one per point
+ * @param {number} from points painted before: pieces before it are skipped
+ * @param {boolean} tail whether to include the last, still changing piece
+ * @param {(trace: (sink: object) => void, pressure: number) => void} piece
+ */
+export function pressurePieces(pts, pressure, from, tail, piece) {
+  const count = pts.length >> 1;
+  const mid = (i) => [
+    (pts[2 * i] + pts[2 * i + 2]) / 2,
+    (pts[2 * i + 1] + pts[2 * i + 3]) / 2,
+  ];
+  for (let i = Math.max(1, from - 1); i < count - 1; i++) {
+    const [sx, sy] = i === 1 ? [pts[0], pts[1]] : mid(i - 1);
+    const [ex, ey] = mid(i);
+    piece((sink) => {
+      sink.moveTo(sx, sy);
+      sink.quadraticCurveTo(pts[2 * i], pts[2 * i + 1], ex, ey);
+    }, pressure[i]);
+  }
+  if (tail && count >= 2) {
+    const [sx, sy] = count === 2 ? [pts[0], pts[1]] : mid(count - 2);
+    piece((sink) => {
+      sink.moveTo(sx, sy);
+      sink.lineTo(pts[2 * count - 2], pts[2 * count - 1]);
+    }, pressure[count - 1]);
+  }
+}
+
+/**
+ * Points shifted by (dx, dy), each kept within the contract's range, as
+ * the server folds a `move` (whitebrd/scene.py).
+ *
+ * @param {number[]} pts
+ * @param {number} dx
+ * @param {number} dy
+ * @returns {number[]} new points
+ */
+export function shiftPoints(pts, dx, dy) {
+  const shifted = new Array(pts.length);
+  for (let i = 0; i < pts.length; i++) {
+    const value = pts[i] + (i % 2 === 0 ? dx : dy);
+    shifted[i] = Math.max(-MAX_COORDINATE, Math.min(MAX_COORDINATE, value));
+  }
+  return shifted;
+}
+
+/**
+ * Whether box `outer` holds box `inner` whole.
+ *
+ * @returns {boolean}
+ */
+export function boxContains(outer, inner) {
+  return (
+    inner.minX >= outer.minX &&
+    inner.maxX <= outer.maxX &&
+    inner.minY >= outer.minY &&
+    inner.maxY <= outer.maxY
+  );
+}
+
+/**
+ * The box with corners at two points.
+ *
+ * @returns {{minX: number, minY: number, maxX: number, maxY: number}}
+ */
+export function boxOf(ax, ay, bx, by) {
+  return {
+    minX: Math.min(ax, bx),
+    minY: Math.min(ay, by),
+    maxX: Math.max(ax, bx),
+    maxY: Math.max(ay, by),
+  };
+}
+
+/**
+ * The box around several boxes, or null for none.
+ *
+ * @param {object[]} boxes
+ * @returns {object|null}
+ */
+export function unionBoxes(boxes) {
+  let out = null;
+  for (const box of boxes) {
+    if (!out) {
+      out = { ...box };
+    } else {
+      out.minX = Math.min(out.minX, box.minX);
+      out.minY = Math.min(out.minY, box.minY);
+      out.maxX = Math.max(out.maxX, box.maxX);
+      out.maxY = Math.max(out.maxY, box.maxY);
+    }
+  }
+  return out;
+}
+
+/**
+ * The area an item covers on the board, half its stroke width included
+ * (the widest a pressure stroke gets, and arrow heads, too). Text is
+ * estimated from its size and longest line, since measuring glyphs needs a
+ * canvas.
  *
  * @param {object} item a valid item
  * @returns {{minX: number, minY: number, maxX: number, maxY: number}}
@@ -137,11 +346,17 @@ export function boundsOf(pts, from = 0, box = undefined) {
 export function itemBounds(item) {
   const box = boundsOf(item.pts);
   let pad = (item.width || 0) / 2;
+  if (item.pressure) {
+    pad *= pressureFactor(1);
+  }
+  if (item.arrow) {
+    pad += arrowLength(item.width);
+  }
   if (item.kind === "text") {
     const lines = String(item.text || "").split("\n");
     const longest = Math.max(...lines.map((line) => line.length));
-    box.maxX += longest * item.size * 0.6;
-    box.maxY += lines.length * item.size * 1.2;
+    box.maxX += longest * item.size * CHAR_WIDTH;
+    box.maxY += lines.length * item.size * LINE_HEIGHT;
     pad = 0;
   }
   box.minX -= pad;

@@ -5,9 +5,17 @@
 import { MAX_COORDINATE } from "./geometry.js";
 
 const ITEM_ID = /^[A-Za-z0-9_-]{1,40}$/;
+const CLIENT_ID = /^[A-Za-z0-9_-]{8,40}$/;
 const COLOR = /^#[0-9a-fA-F]{6}$/;
 const KINDS = new Set(["path", "line", "rect", "ellipse", "text"]);
 const TWO_POINTS = new Set(["line", "rect", "ellipse"]);
+const ARROWS = new Set(["start", "end", "both"]);
+
+/** How far one move may shift items, in board units. */
+export const MAX_SHIFT = 2 * MAX_COORDINATE;
+
+/** The most code points a person's name may hold. */
+export const MAX_NAME_CHARS = 40;
 
 function _isObject(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -84,9 +92,59 @@ export function isItem(item) {
     return false;
   }
   if ("fill" in item && item.fill !== null) {
-    return typeof item.fill === "string" && COLOR.test(item.fill);
+    if (typeof item.fill !== "string" || !COLOR.test(item.fill)) {
+      return false;
+    }
+  }
+  if ("arrow" in item && !ARROWS.has(item.arrow)) {
+    return false;
+  }
+  if ("pressure" in item && !isPressure(item.pressure, item.pts)) {
+    return false;
   }
   return true;
+}
+
+/**
+ * Whether a value is a list of pen pressures, one from 0 to 1 per point of
+ * `pts`.
+ *
+ * @param {*} pressure
+ * @param {number[]} pts
+ * @returns {boolean}
+ */
+export function isPressure(pressure, pts) {
+  return (
+    Array.isArray(pressure) &&
+    pressure.length * 2 === pts.length &&
+    pressure.every((value) => _isNumberIn(value, 0, 1))
+  );
+}
+
+/**
+ * Whether a value is the `set` of an update: style fields, each valid.
+ *
+ * @param {*} set
+ * @returns {boolean}
+ */
+export function isStyle(set) {
+  if (!_isObject(set)) {
+    return false;
+  }
+  const checks = {
+    color: (v) => typeof v === "string" && COLOR.test(v),
+    width: (v) => _isNumberIn(v, 0.5, 200),
+    opacity: (v) => _isNumberIn(v, 0, 1),
+    fill: (v) => v === null || (typeof v === "string" && COLOR.test(v)),
+    text: (v) => typeof v === "string",
+    size: (v) => _isNumberIn(v, 1, 1000),
+    arrow: (v) => v === null || ARROWS.has(v),
+  };
+  const names = Object.keys(set);
+  return (
+    names.length > 0 &&
+    names.every((name) => Object.hasOwn(checks, name) && checks[name](set[name]))
+  );
 }
 
 function _isIds(ids) {
@@ -122,7 +180,25 @@ export function checkOp(value) {
       break;
     case "extend":
       if (typeof value.id === "string" && isPoints(value.pts)) {
-        return { ...base, op: "extend", id: value.id, pts: value.pts };
+        const op = { ...base, op: "extend", id: value.id, pts: value.pts };
+        if (isPressure(value.pressure, value.pts)) {
+          op.pressure = value.pressure;
+        }
+        return op;
+      }
+      break;
+    case "move":
+      if (
+        _isIds(value.ids) &&
+        _isNumberIn(value.dx, -MAX_SHIFT, MAX_SHIFT) &&
+        _isNumberIn(value.dy, -MAX_SHIFT, MAX_SHIFT)
+      ) {
+        return { ...base, op: "move", ids: value.ids, dx: value.dx, dy: value.dy };
+      }
+      break;
+    case "update":
+      if (typeof value.id === "string" && isStyle(value.set)) {
+        return { ...base, op: "update", id: value.id, set: value.set };
       }
       break;
     case "erase":
@@ -204,16 +280,73 @@ export function parseFrame(text) {
       return _checkStatus(value);
     case "cursor":
       if (
-        typeof value.by === "string" &&
+        _isClient(value.by) &&
         _isNumberIn(value.x, -MAX_COORDINATE, MAX_COORDINATE) &&
         _isNumberIn(value.y, -MAX_COORDINATE, MAX_COORDINATE)
       ) {
         return { t: "cursor", by: value.by, x: value.x, y: value.y };
       }
       return null;
+    case "people":
+      if (Array.isArray(value.people)) {
+        const people = value.people.map(_checkPerson).filter(Boolean);
+        return { t: "people", people };
+      }
+      return null;
+    case "join":
+    case "presence": {
+      const person = _checkPerson(value);
+      return person ? { t: value.t, ...person } : null;
+    }
+    case "leave":
+      return _isClient(value.by) ? { t: "leave", by: value.by } : null;
     default:
       return null;
   }
+}
+
+function _isClient(value) {
+  return typeof value === "string" && CLIENT_ID.test(value);
+}
+
+/**
+ * A person as presence frames give them: `by`, and `name` and `view` when
+ * given and well formed (a name is shown as text, so any string of the
+ * contract's length will do).
+ */
+function _checkPerson(value) {
+  if (!_isObject(value) || !_isClient(value.by)) {
+    return null;
+  }
+  const person = { by: value.by };
+  if (value.name === null) {
+    person.name = null;
+  } else if (
+    typeof value.name === "string" &&
+    value.name.length <= 2 * MAX_NAME_CHARS
+  ) {
+    person.name = value.name;
+  }
+  if (isView(value.view)) {
+    person.view = value.view;
+  }
+  return person;
+}
+
+/**
+ * Whether a value is a view: `[x0, y0, x1, y1]` in board units, in order.
+ *
+ * @param {*} view
+ * @returns {boolean}
+ */
+export function isView(view) {
+  return (
+    Array.isArray(view) &&
+    view.length === 4 &&
+    isPoints(view) &&
+    view[0] <= view[2] &&
+    view[1] <= view[3]
+  );
 }
 
 function _checkStatus(value) {
@@ -282,4 +415,51 @@ export function eraseOp(cid, ids) {
  */
 export function clearOp(cid) {
   return { cid, op: "clear" };
+}
+
+/**
+ * A `move` op.
+ *
+ * @param {string} cid
+ * @param {string[]} ids the items to shift
+ * @param {number} dx board units
+ * @param {number} dy board units
+ * @returns {object}
+ */
+export function moveOp(cid, ids, dx, dy) {
+  return { cid, op: "move", ids, dx, dy };
+}
+
+/**
+ * An `update` op.
+ *
+ * @param {string} cid
+ * @param {string} id the item to restyle
+ * @param {object} set the fields to change (see `isStyle`)
+ * @returns {object}
+ */
+export function updateOp(cid, id, set) {
+  return { cid, op: "update", id, set };
+}
+
+/**
+ * The frame that tells the others where this page points.
+ *
+ * @param {number} x board units
+ * @param {number} y board units
+ * @returns {string}
+ */
+export function cursorFrame(x, y) {
+  return JSON.stringify({ t: "cursor", x, y });
+}
+
+/**
+ * The frame that tells the others this person's name and view; either
+ * may be left out.
+ *
+ * @param {{name?: string, view?: number[]}} fields
+ * @returns {string}
+ */
+export function presenceFrame(fields) {
+  return JSON.stringify({ t: "presence", ...fields });
 }

@@ -1,20 +1,75 @@
 // The board as this page holds it: items in drawing order, a map by id,
 // and what each op changes. DOM-free; render.js draws what it reports.
 
-import { boundsOf, boxesTouch, itemBounds, itemTouches } from "./geometry.js";
+import {
+  boundsOf,
+  boxContains,
+  boxesTouch,
+  itemBounds,
+  itemTouches,
+  pressureFactor,
+  shiftPoints,
+} from "./geometry.js";
 
 /**
  * A change the renderer has to show, as returned by `Scene.apply`:
  * `{type: "add", item}`, `{type: "extend", item, from}` (from: points the
- * item had before), `{type: "erase", items}` or `{type: "clear"}`.
+ * item had before), `{type: "erase", items}`, `{type: "move", items,
+ * before}` and `{type: "update", items, before}` (before: the boxes the
+ * items covered) or `{type: "clear"}`.
  *
  * @typedef {object} Change
  */
 
-function _copy(item) {
-  // The scene extends paths in place, so it never shares a points list with
-  // an op that may still be resent.
-  return { ...item, pts: item.pts.slice() };
+/**
+ * A copy of an item that shares no list with it, since the scene extends
+ * paths in place and an op may still be resent.
+ *
+ * @param {object} item
+ * @returns {object}
+ */
+export function copyItem(item) {
+  const copy = { ...item, pts: item.pts.slice() };
+  if (item.pressure) {
+    copy.pressure = item.pressure.slice();
+  }
+  return copy;
+}
+
+const _copy = copyItem;
+
+// The style fields an update may set on each kind, as the server folds it
+// (whitebrd/scene.py): others are ignored.
+const SHAPE_STYLE = ["color", "width", "opacity", "fill"];
+const STYLE_FOR = {
+  text: [...SHAPE_STYLE, "text", "size"],
+  line: [...SHAPE_STYLE, "arrow"],
+  path: [...SHAPE_STYLE, "arrow"],
+  rect: SHAPE_STYLE,
+  ellipse: SHAPE_STYLE,
+};
+
+/**
+ * Set style fields on an item in place, as an `update` does.
+ *
+ * @param {object} item
+ * @param {object} set
+ * @returns {boolean} whether a field applied to the item's kind
+ */
+export function restyle(item, set) {
+  let changed = false;
+  for (const name of STYLE_FOR[item.kind] || SHAPE_STYLE) {
+    if (!Object.hasOwn(set, name)) {
+      continue;
+    }
+    if (name === "arrow" && set.arrow === null) {
+      delete item.arrow;
+    } else {
+      item[name] = set[name];
+    }
+    changed = true;
+  }
+  return changed;
 }
 
 /** Items in drawing order, with an index by id and cached bounds. */
@@ -78,9 +133,17 @@ export class Scene {
         for (const value of op.pts) {
           item.pts.push(value);
         }
+        if (item.pressure) {
+          // One pressure per point: an extend without repeats the last.
+          const count = op.pts.length >> 1;
+          const last = item.pressure[item.pressure.length - 1] ?? 0.5;
+          for (let i = 0; i < count; i++) {
+            item.pressure.push(op.pressure ? op.pressure[i] : last);
+          }
+        }
         const box = this._bounds.get(item);
         if (box) {
-          const pad = item.width / 2;
+          const pad = (item.width / 2) * (item.pressure ? pressureFactor(1) : 1);
           const grown = boundsOf(op.pts);
           box.minX = Math.min(box.minX, grown.minX - pad);
           box.minY = Math.min(box.minY, grown.minY - pad);
@@ -96,9 +159,64 @@ export class Scene {
       case "clear":
         this.reset();
         return { type: "clear" };
+      case "move": {
+        const items = [];
+        const before = [];
+        for (const id of new Set(op.ids)) {
+          const item = this.byId.get(id);
+          if (item) {
+            before.push(this.bounds(item));
+            item.pts = shiftPoints(item.pts, op.dx, op.dy);
+            this._bounds.delete(item);
+            items.push(item);
+          }
+        }
+        return items.length ? { type: "move", items, before } : null;
+      }
+      case "update": {
+        const item = this.byId.get(op.id);
+        if (!item) {
+          return null;
+        }
+        const before = [this.bounds(item)];
+        if (!restyle(item, op.set)) {
+          return null;
+        }
+        this._bounds.delete(item);
+        return { type: "update", items: [item], before };
+      }
       default:
         return null;
     }
+  }
+
+  /**
+   * The topmost item a point touches, within `tolerance` board units of
+   * its stroke (or inside it, for filled shapes and text).
+   *
+   * @returns {object|null}
+   */
+  topAt(x, y, tolerance) {
+    for (let i = this.items.length - 1; i >= 0; i--) {
+      const item = this.items[i];
+      if (
+        boxesTouch(this.bounds(item), { minX: x, minY: y, maxX: x, maxY: y }, tolerance) &&
+        itemTouches(item, x, y, x, y, tolerance)
+      ) {
+        return item;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The items lying wholly inside a box, bottom first.
+   *
+   * @param {{minX: number, minY: number, maxX: number, maxY: number}} box
+   * @returns {object[]}
+   */
+  within(box) {
+    return this.items.filter((item) => boxContains(box, this.bounds(item)));
   }
 
   /**
@@ -148,6 +266,15 @@ export class Scene {
     this.items.splice(index, 1);
     this.items.splice(target - 1, 0, item);
     return true;
+  }
+
+  /**
+   * Forget the cached area of an item whose points a tool changed.
+   *
+   * @param {object} item
+   */
+  invalidate(item) {
+    this._bounds.delete(item);
   }
 
   /**

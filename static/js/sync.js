@@ -2,6 +2,7 @@
 // this page's ops out through the outbox, and the seq the page holds.
 
 import { Connection } from "./connection.js";
+import { CLOSE_REASONS, errorMessage } from "./errors.js";
 import { opFrame, parseFrame } from "./protocol.js";
 import { FrameTask, SLICE_MS } from "./schedule.js";
 
@@ -16,25 +17,8 @@ const NOT_SAVING =
   "Not saving: the board's storage is not answering. What you draw is " +
   "kept here and sent again.";
 
-/** What a close code from the server means to the person drawing. */
-const CLOSE_REASONS = {
-  1007: "The server refused a malformed message.",
-  1008: "The server cut the connection: too many messages.",
-  1009: "The server refused a message that was too large.",
-  1013: "The board's storage is not answering; trying again.",
-};
-
-/**
- * What the page shows for an error code (docs/protocol.md, "Errors"):
- * a message, or null for codes that only concern developers, which go to
- * the console. `storage_unavailable` is handled on its own.
- */
-const ERROR_MESSAGES = {
-  too_many_points: "This stroke is too long.",
-  board_full: "This board is full.",
-  duplicate_id: null,
-  unknown_item: null,
-};
+/** The same error told again only after this long, in ms. */
+const REPEAT_ERROR_MS = 15000;
 
 /**
  * The page's link to its board.
@@ -61,6 +45,12 @@ export class BoardSync {
    * @param {(message: string) => void} options.notify shows a message
    * @param {() => void} options.changed called when `status`, `seq` or the
    *   outbox's length may have changed
+   * @param {(frame: object) => void} [options.presence] called with each
+   *   presence frame (people, join, leave, presence, cursor)
+   * @param {() => void} [options.opened] called when a connection opens,
+   *   to say who this is again
+   * @param {(op: object) => void} [options.confirmed] called with each op
+   *   of this client's the server stored (and this page holds now)
    */
   constructor(options) {
     this.board = options.board;
@@ -71,6 +61,10 @@ export class BoardSync {
     this._origin = options.origin;
     this._notify = options.notify;
     this._changed = options.changed;
+    this._presence = options.presence || (() => {});
+    this._onOpen = options.opened || (() => {});
+    this._confirmed = options.confirmed || (() => {});
+    this._told = new Map();
 
     /** The seq of the newest op the scene holds; 0 while none is known. */
     this.seq = 0;
@@ -117,17 +111,33 @@ export class BoardSync {
    * Draw an op made on this page: apply it, keep it, send it.
    *
    * @param {object} op an op with its cid (see protocol.js)
+   * @param {{applied?: boolean}} [options] `applied`: the scene shows the
+   *   op already (a tool moved items while they were dragged)
    */
-  submit(op) {
-    const change = this.scene.apply(op);
-    this.renderer.show(change);
-    this.outbox.push(op, change !== null);
+  submit(op, options = {}) {
+    let applied = true;
+    if (!options.applied) {
+      const change = this.scene.apply(op);
+      this.renderer.show(change);
+      applied = change !== null;
+    }
+    this.outbox.push(op, applied);
     // NB: while ops refused for want of storage wait to be sent again, new
     // ones wait behind them, or an extend would overtake its add.
     if (this._caughtUp && this._resendTimer === null) {
       this._sendUnsent();
     }
     this._changed();
+  }
+
+  /**
+   * Send a frame that is not an op (presence): now, or not at all.
+   *
+   * @param {string} text
+   * @returns {boolean} whether it went
+   */
+  sendNow(text) {
+    return this.connection.send(text);
   }
 
   _url() {
@@ -145,6 +155,7 @@ export class BoardSync {
   _opened() {
     this._helloSeq = null;
     this._caughtUp = false;
+    this._onOpen();
     this._changed();
   }
 
@@ -159,8 +170,10 @@ export class BoardSync {
     this._stateIndex = 0;
     const reason = CLOSE_REASONS[event.code];
     if (reason) {
-      this._notify(event.reason ? `${reason} (${event.reason})` : reason);
+      this._tell(`close-${event.code}`, reason);
     }
+    // Whoever was here is told again on the next connection.
+    this._presence({ t: "people", people: [] });
     this._changed();
   }
 
@@ -227,10 +240,29 @@ export class BoardSync {
         }
         this.saving = frame.saving;
         break;
+      case "people":
+      case "join":
+      case "leave":
+      case "presence":
+      case "cursor":
+        if (frame.by !== this.clientId) {
+          this._presence(frame);
+        }
+        break;
       default:
-        // Presence (cursor frames) comes later.
         break;
     }
+  }
+
+  /** Say something, unless the same thing was said a moment ago. */
+  _tell(key, message) {
+    const now = performance.now();
+    const last = this._told.get(key);
+    if (last !== undefined && now - last < REPEAT_ERROR_MS) {
+      return;
+    }
+    this._told.set(key, now);
+    this._notify(message);
   }
 
   _hello(frame) {
@@ -310,10 +342,20 @@ export class BoardSync {
       ) {
         this.renderer.repaintSoon([this.scene.byId.get(op.item.id)]);
       }
+      if (op.op === "update") {
+        // Someone's restyle may have landed in between: this one came
+        // after it on the server, so it wins here too. (Setting fields
+        // twice changes nothing else.)
+        this.renderer.show(this.scene.apply(op));
+      }
+      this._confirmed(op);
       return true;
     }
 
     this.renderer.show(this.scene.apply(op));
+    if (op.by === this.clientId) {
+      this._confirmed(op);
+    }
     if (op.op === "clear") {
       // Our own unconfirmed items went with it; the server applies them
       // after the clear, so they come back with their confirmations.
@@ -354,13 +396,10 @@ export class BoardSync {
       // Refused, so it is on no other screen: take it off this one.
       this.renderer.repaintSoon(this.scene.remove([entry.op.item.id]));
     }
-    const message = Object.hasOwn(ERROR_MESSAGES, frame.code)
-      ? ERROR_MESSAGES[frame.code]
-      : undefined;
-    if (message === undefined) {
-      console.warn(`whitebrd: refused (${frame.code}): ${frame.message}`);
-    } else if (message) {
-      this._notify(message);
+    console.warn(`whitebrd: refused (${frame.code}): ${frame.message}`);
+    const message = errorMessage(frame.code, frame.message);
+    if (message) {
+      this._tell(frame.code, message);
     }
   }
 

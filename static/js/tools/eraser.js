@@ -1,6 +1,7 @@
 // The object eraser: removes whole items it touches.
 
 import { eraseOp } from "../protocol.js";
+import { copyItem } from "../scene.js";
 
 /** The eraser's radius in CSS pixels, whatever the zoom. */
 export const ERASER_RADIUS_PX = 8;
@@ -23,6 +24,7 @@ export class EraserTool {
     this.cursor = "cursor-eraser";
     this._context = context;
     this._last = null;
+    this._erased = [];
   }
 
   start() {}
@@ -34,6 +36,7 @@ export class EraserTool {
   /** @param {{x: number, y: number}} point */
   press(point) {
     this._last = point;
+    this._erased = [];
     this._erase([point]);
   }
 
@@ -45,6 +48,11 @@ export class EraserTool {
   }
 
   release() {
+    if (this._erased.length) {
+      // One sweep of the eraser is one action to undo.
+      this._context.record({ kind: "erase", items: this._erased });
+    }
+    this._erased = [];
     this._last = null;
   }
 
@@ -69,6 +77,12 @@ export class EraserTool {
       this._last = point;
     }
     const all = [...ids];
+    // Kept bottom first (touchedBy finds them top first), so that undo
+    // stacks them back as they were.
+    const byId = this._context.scene.byId;
+    for (const id of all.slice().reverse()) {
+      this._erased.push(copyItem(byId.get(id)));
+    }
     for (let i = 0; i < all.length; i += MAX_IDS_PER_OP) {
       const batch = all.slice(i, i + MAX_IDS_PER_OP);
       this._context.submit(eraseOp(this._context.nextCid(), batch));
