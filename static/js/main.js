@@ -282,8 +282,10 @@ function main() {
   // The view: pan and zoom move the board, the cursors and the text field.
   const zoomLevel = document.getElementById("zoom-level");
   const showZoom = () => {
-    zoomLevel.textContent = `${Math.round(camera.view.scale * 100)} %`;
-    body.dataset.zoom = String(camera.view.scale);
+    const { x, y, scale } = camera.view;
+    zoomLevel.textContent = `${Math.round(scale * 100)} %`;
+    // What the view is, for tests and the curious.
+    body.dataset.view = `${x} ${y} ${scale}`;
   };
   camera.listen((view) => {
     renderer.setView(view);

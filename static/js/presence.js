@@ -236,13 +236,16 @@ export class PresenceView {
         );
         this._render();
         break;
-      case "join":
-        this.people.set(frame.by, { name: frame.name ?? null, view: frame.view });
+      case "join": {
+        const person = this._person(frame.by);
+        person.name = frame.name ?? person.name ?? null;
+        person.view = frame.view ?? person.view;
         this._render();
         break;
+      }
       case "leave":
-        this.people.delete(frame.by);
         this._removeCursor(frame.by);
+        this.people.delete(frame.by);
         if (this.following === frame.by) {
           this.follow(null);
           this._notify("The person you followed left the board.");

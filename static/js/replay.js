@@ -52,8 +52,9 @@ export class Replay {
       this.playing ? this.pause() : this.play(),
     );
     this._scrubber.addEventListener("input", () => {
+      const index = Number(this._scrubber.value);
       this.pause();
-      this.seek(Number(this._scrubber.value));
+      this.seek(index);
     });
     this._speedSelect.addEventListener("change", () => {
       this.speed = Number(this._speedSelect.value) || 1;

@@ -65,6 +65,12 @@ export class BoardSync {
     this._onOpen = options.opened || (() => {});
     this._confirmed = options.confirmed || (() => {});
     this._told = new Map();
+    // Cids of ops sent after an add the server then refused: their own
+    // refusals say nothing new.
+    this._doomed = new Set();
+    // Ids of items whose add was refused: a stroke still being drawn
+    // sends no more points for them.
+    this._refused = new Set();
 
     /** The seq of the newest op the scene holds; 0 while none is known. */
     this.seq = 0;
@@ -115,6 +121,9 @@ export class BoardSync {
    *   op already (a tool moved items while they were dragged)
    */
   submit(op, options = {}) {
+    if (op.op === "extend" && this._refused.has(op.id)) {
+      return;
+    }
     let applied = true;
     if (!options.applied) {
       const change = this.scene.apply(op);
@@ -391,12 +400,29 @@ export class BoardSync {
       this._scheduleResend();
       return;
     }
-    const entry = frame.cid ? this.outbox.take(frame.cid) : null;
-    if (entry && entry.applied && entry.op.op === "add") {
-      // Refused, so it is on no other screen: take it off this one.
-      this.renderer.repaintSoon(this.scene.remove([entry.op.item.id]));
-    }
     console.warn(`whitebrd: refused (${frame.code}): ${frame.message}`);
+    if (frame.cid && this._doomed.delete(frame.cid)) {
+      // Refused because its add was: said once already.
+      return;
+    }
+    const entry = frame.cid ? this.outbox.take(frame.cid) : null;
+    if (entry && entry.op.op === "add") {
+      // Refused, so it is on no other screen: take it off this one, with
+      // the ops that would have grown or changed it.
+      const id = entry.op.item.id;
+      this._refused.add(id);
+      if (entry.applied) {
+        this.renderer.repaintSoon(this.scene.remove([id]));
+      }
+      for (const later of [...this.outbox.entries]) {
+        if ([later.op.id, ...(later.op.ids || [])].includes(id)) {
+          this.outbox.take(later.op.cid);
+          if (later.sent) {
+            this._doomed.add(later.op.cid);
+          }
+        }
+      }
+    }
     const message = errorMessage(frame.code, frame.message);
     if (message) {
       this._tell(frame.code, message);
