@@ -35,11 +35,17 @@ class Harness:
     One board server in memory, and clients connected to it through pumps.
     """
 
-    def __init__(self, limits: Optional[Limits] = None) -> None:
+    def __init__(self, limits: Optional[Limits] = None, tick_seconds: float = 0.0) -> None:
         self.clock = MemoryReactorClock()
         self.store = MemoryStore(limits)
         # No pings: Autobahn schedules them on the global reactor.
-        self.factory = BoardFactory(self.store, limits or Limits(), self.clock, ping_interval_seconds=0)
+        self.factory = BoardFactory(
+            self.store,
+            limits or Limits(),
+            self.clock,
+            ping_interval_seconds=0,
+            tick_seconds=tick_seconds,
+        )
         self.pumps: list[iosim.IOPump] = []
 
     def connect(self, board: str, client: str, since: Optional[int] = None) -> _RecordingClient:
@@ -149,6 +155,29 @@ class FanOutTests(SynchronousTestCase):
         frames = [f for f in b.frames if f["t"] == "ops"]
         self.assertEqual(len(frames), 1)
         self.assertEqual([op["seq"] for op in frames[0]["ops"]], [1, 2, 3, 4, 5])
+
+    def test_busy_board_gathers_ops_into_one_frame_per_tick(self) -> None:
+        """
+        On a busy board the ops stored within one tick after a frame leave
+        together when the tick ends, while the first op after a quiet spell
+        leaves at once.
+        """
+        h = Harness(tick_seconds=0.01)
+        a = h.connect("b1", "alice-001")
+        b = h.connect("b1", "bobby-001")
+
+        h.send(a, add("alice-001-1", "s1", [1, 2]))
+        first = [f for f in b.frames if f["t"] == "ops"]
+        for n in range(2, 5):
+            h.send(a, {"t": "op", "cid": "alice-001-%d" % n, "op": "extend", "id": "s1", "pts": [n, n]})
+        held = [f for f in b.frames if f["t"] == "ops"]
+        h.clock.advance(0.01)
+        h.settle()
+
+        frames = [f for f in b.frames if f["t"] == "ops"]
+        self.assertEqual([[op["seq"] for op in f["ops"]] for f in first], [[1]])
+        self.assertEqual(len(held), 1)
+        self.assertEqual([[op["seq"] for op in f["ops"]] for f in frames], [[1], [2, 3, 4]])
 
     def test_duplicate_cid_is_acknowledged_not_applied(self) -> None:
         """

@@ -295,14 +295,21 @@ class BoardFactory(WebSocketServerFactory):
         reactor: IReactorTime,
         ping_interval_seconds: float = 30.0,
         max_queued_ops: int = 10_000,
+        tick_seconds: float = 0.0,
     ) -> None:
+        """
+        @param tick_seconds: the least time between two C{ops} frames of a
+            board (see L{whitebrd.boards}).
+        """
         super().__init__(reactor=reactor)
         self.store = store
         self.limits = limits
         self.max_queued_ops = max_queued_ops
         self.connections: set[BoardProtocol] = set()
         self._clock = reactor
-        self.boards = BoardRegistry(store, self.prepare, reactor, limits.state_frame_bytes)
+        self.boards = BoardRegistry(
+            store, self.prepare, reactor, limits.state_frame_bytes, tick_seconds
+        )
         self.setProtocolOptions(
             maxMessagePayloadSize=limits.max_message_bytes,
             maxFramePayloadSize=limits.max_message_bytes,

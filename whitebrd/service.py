@@ -46,6 +46,7 @@ class WhitebrdService(MultiService):
         make_store: StoreMaker,
         limits: Limits,
         ping_interval_seconds: float = 30.0,
+        tick_seconds: float = 0.0,
     ) -> None:
         super().__init__()
         self._reactor = reactor
@@ -53,6 +54,7 @@ class WhitebrdService(MultiService):
         self._make_store = make_store
         self._limits = limits
         self._ping_interval_seconds = ping_interval_seconds
+        self._tick_seconds = tick_seconds
 
     def startService(self) -> None:
         """
@@ -64,6 +66,7 @@ class WhitebrdService(MultiService):
             self._limits,
             self._reactor,
             ping_interval_seconds=self._ping_interval_seconds,
+            tick_seconds=self._tick_seconds,
         )
         site = Site(WhitebrdApp(self.store, self.factory).resource())
         site.displayTracebacks = False

@@ -40,6 +40,14 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _seconds(value: str) -> float:
+    number = float(value)
+    if not 0 <= number <= 1:
+        raise ValueError("must be from 0 to 1")
+    return number
+
+
+_seconds.coerceDoc = "A number of seconds, from 0 to 1."  # type: ignore[attr-defined]
 _positive_int.coerceDoc = "A whole number, 1 or more."  # type: ignore[attr-defined]
 _positive_float.coerceDoc = "A number of seconds, more than 0."  # type: ignore[attr-defined]
 
@@ -71,6 +79,7 @@ class Options(usage.Options):
         ["data", None, DEFAULT_DATA, "The SQLite file for the embedded store, used without --redis."],
         ["store-timeout", None, 5.0, "Seconds a store call may take before it counts as failed.", _positive_float],
         ["ping-interval", None, 30.0, "Seconds between WebSocket pings that find dead peers.", _positive_float],
+        ["fanout-tick", None, 0.01, "Seconds a busy board gathers ops into one frame (0: every reactor turn).", _seconds],
     ] + _limit_rows()
 
     def __init__(self) -> None:
@@ -134,4 +143,5 @@ def makeService(options: Options) -> IService:
         make_store,
         limits,
         ping_interval_seconds=options["ping-interval"],
+        tick_seconds=options["fanout-tick"],
     )

@@ -1,0 +1,5 @@
+def add_arguments(p):
+    pass
+
+def main(args):
+    pass
