@@ -20,6 +20,7 @@ import asyncio
 import multiprocessing
 import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -163,6 +164,7 @@ async def _draw(
     stop = start + spec.seconds
     due = {id(m): start + (i / max(1, len(drawers))) * interval for i, m in enumerate(drawers)}
     lag = 0.0
+    lags = array.array("d")
     await asyncio.sleep(max(0.0, start - time.monotonic()))
     while drawers:
         now = time.monotonic()
@@ -173,6 +175,7 @@ async def _draw(
             when = due[id(member)]
             while when <= now and when < stop:
                 lag = max(lag, now - when)
+                lags.append(now - when)
                 member.client.send_text(_op(member))  # type: ignore[union-attr]
                 member.sent += 1
                 when += interval
@@ -189,7 +192,8 @@ async def _draw(
         if time.monotonic() - last > DRAIN_QUIET_SECONDS:
             break
         await asyncio.sleep(0.05)
-    return {"lag_max": lag}
+    ordered = sorted(lags)
+    return {"lag_max": lag, "lag_p99": ordered[int(0.99 * len(ordered))] if ordered else 0.0}
 
 
 def _worker(
@@ -234,6 +238,11 @@ def _worker(
             member.client.close()
     loop.run_until_complete(asyncio.sleep(0.05))
     pipe.send(result)
+
+
+def _py_spy() -> str:
+    beside = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    return beside if os.path.exists(beside) else "py-spy"
 
 
 def run_fanout(
@@ -291,7 +300,7 @@ def run_fanout(
         spy = None
         if profile is not None:
             spy = subprocess.Popen(
-                ["py-spy", "record", "--nonblocking", "--rate", "250", "--format", "raw",
+                [_py_spy(), "record", "--nonblocking", "--rate", "250", "--format", "raw",
                  "--duration", str(int(spec.seconds)), "--pid", str(profile[0]),
                  "--output", profile[1]],
                 stdout=subprocess.DEVNULL,
@@ -356,4 +365,5 @@ def run_fanout(
         "ops_per_frame": received / max(1, sum(r["frames"] for r in results)),
         "generator_cpu_percent": 100.0 * sum(r["cpu"] for r in results) / spec.seconds,
         "generator_lag_ms": 1000.0 * max(r["lag_max"] for r in results),
+        "generator_lag_p99_ms": 1000.0 * max(r["lag_p99"] for r in results),
     }

@@ -8,6 +8,7 @@ import json
 from typing import Any, Optional
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from twisted.internet.defer import Deferred
 from twisted.internet.testing import MemoryReactorClock
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
@@ -178,6 +179,48 @@ class FanOutTests(SynchronousTestCase):
         self.assertEqual([[op["seq"] for op in f["ops"]] for f in first], [[1]])
         self.assertEqual(len(held), 1)
         self.assertEqual([[op["seq"] for op in f["ops"]] for f in frames], [[1], [2, 3, 4]])
+
+    def test_ops_go_to_the_store_without_waiting_for_answers(self) -> None:
+        """
+        A drawer's ops are handed to the store one after another without
+        each waiting for the answer to the one before, so a fast drawer is
+        not held to one store round trip per op; they are stored in the
+        order sent.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        issued: list[str] = []
+        held: list[tuple[Deferred[Any], Deferred[Any]]] = []
+        append = h.store.append
+
+        def slow_append(board: str, by: str, op: Any) -> Deferred[Any]:
+            issued.append(op.cid)
+            answer: Deferred[Any] = Deferred()
+            held.append((append(board, by, op), answer))
+            return answer
+
+        h.store.append = slow_append  # type: ignore[method-assign]
+        extend = {"op": "extend", "id": "s1", "pts": [3, 4]}
+        h.send(
+            a,
+            {
+                "t": "ops",
+                "ops": [
+                    {"cid": "alice-001-1", "op": "add", "item": add("x", "s1", [1, 2])["item"]},
+                    dict(extend, cid="alice-001-2"),
+                    dict(extend, cid="alice-001-3"),
+                ],
+            },
+        )
+        issued_before_answers = list(issued)
+        for result, answer in held:
+            result.chainDeferred(answer)
+        h.settle()
+
+        self.assertEqual(issued_before_answers, ["alice-001-1", "alice-001-2", "alice-001-3"])
+        ops = [op for f in a.frames if f["t"] == "ops" for op in f["ops"]]
+        self.assertEqual([(op["seq"], op["cid"]) for op in ops], [(1, "alice-001-1"), (2, "alice-001-2"), (3, "alice-001-3")])
+        self.assertEqual([f for f in a.frames if f["t"] == "error"], [])
 
     def test_duplicate_cid_is_acknowledged_not_applied(self) -> None:
         """

@@ -92,6 +92,7 @@ class Board:
         self._recent: deque[tuple[int, str]] = deque(maxlen=recent_ops)
         self._pending: dict[int, str] = {}
         self._outgoing: list[str] = []
+        self._after_flush: list[tuple[Subscriber, str]] = []
         self._flush_call: Optional[IDelayedCall] = None
         self._tick_seconds = tick_seconds
         self._flushed_at = float("-inf")
@@ -148,11 +149,25 @@ class Board:
         self._flush_call = None
         self._flushed_at = self._clock.seconds()
         texts, self._outgoing = self._outgoing, []
-        if not self.subscribers:
-            return
-        prepared = self._prepare('{"t":"ops","ops":[%s]}' % (",".join(texts),))
-        for subscriber in list(self.subscribers):
-            subscriber.send_prepared(prepared)
+        after, self._after_flush = self._after_flush, []
+        if self.subscribers:
+            prepared = self._prepare('{"t":"ops","ops":[%s]}' % (",".join(texts),))
+            for subscriber in list(self.subscribers):
+                subscriber.send_prepared(prepared)
+        for subscriber, text in after:
+            if subscriber in self.subscribers:
+                subscriber.send_text(text)
+
+    def send_after_ops(self, subscriber: Subscriber, text: str) -> None:
+        """
+        Send C{text} to C{subscriber} once the ops on their way to the
+        board's connections have left, so that an C{ack} never overtakes
+        the op it acknowledges.
+        """
+        if self._flush_call is None:
+            subscriber.send_text(text)
+        else:
+            self._after_flush.append((subscriber, text))
 
     def _fill_gap(self) -> None:
         """

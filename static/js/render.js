@@ -48,6 +48,8 @@ export class Renderer {
     this._redraws = new FrameTask(() => this.redraw());
     this._reorderTimer = null;
     this._tails = new Map();
+    /** Called whenever every item of the scene is on the canvas. */
+    this.onPainted = null;
   }
 
   /**
@@ -206,6 +208,7 @@ export class Renderer {
         return;
       }
     }
+    this.onPainted?.();
   }
 
   _visible(item) {
