@@ -30,6 +30,7 @@ import orjson
 
 from bench.report import RESULTS, median_spread, out, table, write_results
 from bench.servers import Daemon, Floor, Redis, workdir
+from bench.drawing import draw
 from bench.wsclient import connect
 
 __all__ = ["main"]
@@ -40,8 +41,6 @@ BOARDS = {
     "2011": ("segments", 200_000),
 }
 STROKE_OPS = 50
-BATCH = 1000
-IN_FLIGHT = 5000
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -87,47 +86,13 @@ def _ops(kind: str, count: int, tag: str) -> Any:
 
 async def _fill(port: int, board: str, kind: str, count: int) -> float:
     """
-    Draw a board through the daemon, a thousand ops a frame, with at most
-    a few frames waiting for their acknowledgement.
+    Draw a board through the daemon.
 
     @return: the seconds it took.
     """
     me = "filler-%s" % (board[-6:].replace("-", "x"),)
-    acked = 0
-    errors: list[Any] = []
-    progress = asyncio.Event()
-
-    def on_text(payload: bytes) -> None:
-        nonlocal acked
-        frame = orjson.loads(payload)
-        if frame.get("t") == "ops":
-            acked += sum(1 for op in frame["ops"] if op.get("by") == me)
-            progress.set()
-        elif frame.get("t") == "error":
-            errors.append(frame)
-            progress.set()
-
     started = time.monotonic()
-    client = await connect(port, "/b/%s/ws?client=%s" % (board, me), on_text)
-    sent = 0
-    batch: list[Any] = []
-    for op in _ops(kind, count, me):
-        batch.append(op)
-        if len(batch) == BATCH or sent + len(batch) == count:
-            while sent - acked > IN_FLIGHT and not errors:
-                progress.clear()
-                await asyncio.wait_for(progress.wait(), 120)
-            client.send_text(orjson.dumps({"t": "ops", "ops": batch}))
-            sent += len(batch)
-            batch = []
-        if errors:
-            raise RuntimeError("filling %s: %s" % (board, errors[0]))
-    while acked < count and not errors:
-        progress.clear()
-        await asyncio.wait_for(progress.wait(), 300)
-    if errors:
-        raise RuntimeError("filling %s: %s" % (board, errors[0]))
-    client.close()
+    await draw(port, board, me, _ops(kind, count, me))
     return time.monotonic() - started
 
 
