@@ -367,11 +367,13 @@ class RedisStore:
     Boards in Redis (see the module docstring for the keys), shared with
     every daemon using the same server.
 
-    No connection is made until the store is first used.  Commands go
+    No connection is made until the store is first used.  Appends go
     through one connection on purpose: Redis runs one command at a time
     anyway, and one connection keeps the appends this process issues in the
     order it issued them (an C{extend} never overtakes the C{add} it
-    extends).  A second connection carries pub/sub.  Both reconnect by
+    extends).  Whole boards (loading, compacting, history) travel on a
+    second one, so that a big board's megabytes never sit in front of the
+    appends' small answers, and a third carries pub/sub.  All reconnect by
     themselves, at most C{reconnect_max_delay_seconds} apart.
 
     Every call is bounded by C{timeout_seconds}; a timeout or a connection
@@ -433,6 +435,8 @@ class RedisStore:
         )
         self._pool_factory: Any = None
         self._redis: Any = None
+        self._bulk_factory: Any = None
+        self._bulk: Any = None
         self._subscriber: Optional[_SubscriberFactory] = None
         self._channels: dict[str, _Channel] = {}
         self._in_flight: set[Deferred[Any]] = set()
@@ -453,29 +457,36 @@ class RedisStore:
         factory.initialDelay = min(0.1, self._max_delay)
         factory.maxDelay = self._max_delay
 
-    def _connection(self) -> Any:
+    def _connection(self, bulk: bool = False) -> Any:
         """
-        The command connection, started on first use.
+        The command connection, or with C{bulk} the one for whole boards,
+        each started on first use.
         """
         if self._closed:
             raise StoreUnavailable("the Redis store at %s is closed" % (self.address,))
+        if bulk:
+            if self._bulk is None:
+                self._bulk_factory, self._bulk = self._connect()
+            return self._bulk
         if self._redis is None:
-            factory = txredisapi.RedisFactory(
-                str(self.address),
-                self.address.db or None,
-                1,
-                isLazy=True,
-                handler=txredisapi.ConnectionHandler,
-                charset="utf-8",
-                password=self.address.password,
-                convertNumbers=False,
-                username=self.address.username,
-            )
-            self._tune(factory)
-            factory.startConnecting(self._endpoint())
-            self._pool_factory = factory
-            self._redis = factory.handler
+            self._pool_factory, self._redis = self._connect()
         return self._redis
+
+    def _connect(self) -> tuple[Any, Any]:
+        factory = txredisapi.RedisFactory(
+            str(self.address),
+            self.address.db or None,
+            1,
+            isLazy=True,
+            handler=txredisapi.ConnectionHandler,
+            charset="utf-8",
+            password=self.address.password,
+            convertNumbers=False,
+            username=self.address.username,
+        )
+        self._tune(factory)
+        factory.startConnecting(self._endpoint())
+        return factory, factory.handler
 
     def _subscriptions(self) -> _SubscriberFactory:
         if self._subscriber is None:
@@ -488,19 +499,22 @@ class RedisStore:
         return self._subscriber
 
     def _call(
-        self, what: str, command: Callable[[Any], "Deferred[_T]"]
+        self, what: str, command: Callable[[Any], "Deferred[_T]"], bulk: bool = False
     ) -> "Deferred[_T]":
         """
         Run one Redis command, bounded by the timeout.
 
         @param what: what the command is for, for log messages.
         @param command: issues the command on the connection it is given.
+        @param bulk: run it on the connection for whole boards, so that
+            megabytes of a big board's snapshot and log, read or written,
+            do not hold up the small answers to appends queued behind them.
         @return: the command's Deferred; it fails with L{StoreUnavailable}
             when Redis does not answer in time, is unreachable or refuses to
             run commands (loading, out of memory, read-only).
         """
         try:
-            d = command(self._connection())
+            d = command(self._connection(bulk))
         except Exception:
             return defer.fail()
         self._in_flight.add(d)
@@ -619,6 +633,7 @@ class RedisStore:
             lambda redis: redis.eval(
                 _READ_SCRIPT, [keys["meta"], keys["log"], keys["snap"]], []
             ),
+            bulk=True,
         )
 
         def read(reply: list[Any]) -> "Deferred[Scene]":
@@ -658,6 +673,7 @@ class RedisStore:
             lambda redis: redis.eval(
                 _HISTORY_SCRIPT, [keys["log"], keys["archive"]], []
             ),
+            bulk=True,
         )
 
         def unpacked(reply: list[Any]) -> list[str]:
@@ -748,7 +764,7 @@ class RedisStore:
             d.cancel()
         closing = [
             factory.disconnect()
-            for factory in (self._pool_factory, self._subscriber)
+            for factory in (self._pool_factory, self._bulk_factory, self._subscriber)
             if factory is not None
         ]
         done = defer.gatherResults(closing, consumeErrors=True)
@@ -969,6 +985,7 @@ class RedisStore:
             lambda redis: redis.eval(
                 _READ_SCRIPT, [keys["meta"], keys["log"], keys["snap"]], []
             ),
+            bulk=True,
         )
 
         def read(reply: list[Any]) -> "Optional[Deferred[None]]":
@@ -989,6 +1006,7 @@ class RedisStore:
                     [keys["meta"], keys["log"], keys["snap"], keys["archive"]],
                     [base, seq, snapshot, chunk],
                 ),
+                bulk=True,
             )
 
             def logged(moved: int) -> None:
