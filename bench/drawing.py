@@ -18,56 +18,76 @@ BATCH = 1000
 IN_FLIGHT = 2000
 
 
-async def draw(port: int, board: str, client: str, ops: Iterable[dict[str, Any]]) -> int:
+async def draw(port: int, board: str, client: str, ops: Iterable[dict[str, Any]]) -> dict[str, int]:
     """
     Send C{ops} on C{board} as C{client}, a thousand to a frame, and wait
-    until the daemon has stored every one.
+    until the daemon has stored every one.  An op the daemon could not
+    store in time (C{storage_unavailable}) is sent again, as the browser
+    client does; the C{cid} makes that harmless.
 
-    @return: how many ops were stored.
-    @raise RuntimeError: when the daemon refused one.
+    @return: how many ops were stored, and how many were sent again.
+    @raise RuntimeError: when the daemon refused an op.
     """
-    acked = 0
+    pending: dict[str, Any] = {}
+    retry: list[Any] = []
     errors: list[Any] = []
+    retried = 0
     progress = asyncio.Event()
 
     def on_text(payload: bytes) -> None:
-        nonlocal acked
+        nonlocal retried
         frame = orjson.loads(payload)
         kind = frame.get("t")
         if kind == "ops":
-            acked += sum(1 for op in frame["ops"] if op.get("by") == client)
-            progress.set()
-        elif kind in ("error", "ack"):
-            if kind == "error":
-                errors.append(frame)
+            for op in frame["ops"]:
+                if op.get("by") == client:
+                    pending.pop(op["cid"], None)
+        elif kind == "ack":
+            pending.pop(frame["cid"], None)
+        elif kind == "error":
+            if frame.get("code") == "storage_unavailable" and frame.get("cid") in pending:
+                retry.append(pending[frame["cid"]])
+                retried += 1
             else:
-                acked += 1
-            progress.set()
+                errors.append(frame)
+        else:
+            return
+        progress.set()
 
     async def wait_until(done: Any) -> None:
         while not done() and not errors:
+            if retry:
+                resend()
+                continue
             progress.clear()
             await asyncio.wait_for(progress.wait(), 300)
         if errors:
             raise RuntimeError("drawing on %s: %s" % (board, errors[0]))
 
     connection = await connect(port, "/b/%s/ws?client=%s" % (board, client), on_text)
+
+    def send(batch: list[Any]) -> None:
+        for op in batch:
+            pending[op["cid"]] = op
+        connection.send_text(orjson.dumps({"t": "ops", "ops": batch}))
+
+    def resend() -> None:
+        batch = retry[:BATCH]
+        del retry[:BATCH]
+        send(batch)
+
     sent = 0
     batch: list[Any] = []
-
-    def send() -> None:
-        nonlocal sent, batch
-        connection.send_text(orjson.dumps({"t": "ops", "ops": batch}))
-        sent += len(batch)
-        batch = []
-
     for op in ops:
         batch.append(op)
         if len(batch) == BATCH:
-            await wait_until(lambda: sent - acked <= IN_FLIGHT)
-            send()
+            await wait_until(lambda: len(pending) <= IN_FLIGHT)
+            send(batch)
+            sent += len(batch)
+            batch = []
     if batch:
-        send()
-    await wait_until(lambda: acked >= sent)
+        send(batch)
+        sent += len(batch)
+    await wait_until(lambda: not pending and not retry)
     connection.close()
-    return sent
+    return {"stored": sent, "sent_again": retried}

@@ -84,16 +84,16 @@ def _ops(kind: str, count: int, tag: str) -> Any:
             yield {"cid": cid, "op": "extend", "id": "s%d" % (n // STROKE_OPS,), "pts": [x, y]}
 
 
-async def _fill(port: int, board: str, kind: str, count: int) -> float:
+async def _fill(port: int, board: str, kind: str, count: int) -> tuple[float, int]:
     """
     Draw a board through the daemon.
 
-    @return: the seconds it took.
+    @return: the seconds it took, and how many ops had to be sent again.
     """
     me = "filler-%s" % (board[-6:].replace("-", "x"),)
     started = time.monotonic()
-    await draw(port, board, me, _ops(kind, count, me))
-    return time.monotonic() - started
+    drawn = await draw(port, board, me, _ops(kind, count, me))
+    return time.monotonic() - started, drawn["sent_again"]
 
 
 class _Reader:
@@ -233,16 +233,19 @@ def run(sizes: list[str], runs: int, browser: bool, daemon_args: tuple[str, ...]
         stamp = time.strftime("%H%M%S")
         boards = {name: "join-%s-%s" % (name, stamp) for name in sizes}
 
-        async def fill_all() -> dict[str, float]:
+        async def fill_all() -> dict[str, tuple[float, int]]:
             times = await asyncio.gather(
                 *(_fill(daemon.port, boards[n], *BOARDS[n]) for n in sizes)  # type: ignore[union-attr]
             )
             return dict(zip(sizes, times))
 
         out("filling %s ..." % (", ".join(sizes),))
-        fill_seconds = asyncio.run(fill_all())
-        for name, seconds in fill_seconds.items():
-            out("  %s: %d ops in %.1f s" % (name, BOARDS[name][1], seconds))
+        filled = asyncio.run(fill_all())
+        for name, (seconds, again) in filled.items():
+            out(
+                "  %s: %d ops in %.1f s (%d sent again after storage_unavailable)"
+                % (name, BOARDS[name][1], seconds, again)
+            )
         # Let the last compactions finish, as a board left alone would.
         time.sleep(3)
 
@@ -280,7 +283,8 @@ def run(sizes: list[str], runs: int, browser: bool, daemon_args: tuple[str, ...]
             "ops": BOARDS[name][1],
             "items": len(m["items"]),
             "compact_json_bytes": compact,
-            "fill_seconds": fill_seconds[name],
+            "fill_seconds": filled[name][0],
+            "fill_sent_again": filled[name][1],
             "redis_live_bytes": redis_bytes[name],
             "cold_ms": median_spread(r["ms"] for r in m["cold"]),
             "warm_ms": median_spread(r["ms"] for r in m["warm"]),
