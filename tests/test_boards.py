@@ -100,7 +100,10 @@ class FanOutTests(SynchronousTestCase):
         b = h.connect("b1", "bobby-001")
 
         self.assertEqual(kinds(b), ["hello", "state"])
-        self.assertEqual(b.frames[0], {"t": "hello", "board": "b1", "you": "bobby-001", "seq": 1})
+        self.assertEqual(
+            b.frames[0],
+            {"t": "hello", "board": "b1", "you": "bobby-001", "seq": 1, "mode": "edit"},
+        )
         self.assertEqual(b.frames[1]["seq"], 1)
         self.assertEqual([i["id"] for i in b.frames[1]["items"]], ["s1"])
 

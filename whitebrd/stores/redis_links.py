@@ -221,6 +221,7 @@ class _AccessWatch:
         self.listeners: list[AccessListener] = []
         self.waiting: list[Deferred[None]] = []
         self.subscribed = False
+        self.late = False
 
 
 class RedisLinks:
@@ -405,10 +406,11 @@ class RedisLinks:
         ready.addTimeout(self._timeout, self._reactor)
 
         def failed(failure: Any) -> Any:
+            # NB: the listener stays: it hears changes once Redis confirms
+            # the subscription, told first that it may have missed some.
             if ready in watch.waiting:
                 watch.waiting.remove(ready)
-            if listener in watch.listeners:
-                watch.listeners.remove(listener)
+            watch.late = True
             failure.trap(defer.TimeoutError)
             raise StoreUnavailable(
                 "Redis did not confirm the subscription to %s in time" % (ACCESS_CHANNEL,)
@@ -424,8 +426,8 @@ class RedisLinks:
         begun; after a reconnect, changes may have been missed meanwhile.
         """
         watch = self._access_watch()
-        again = watch.subscribed
-        watch.subscribed = True
+        again = watch.subscribed or watch.late
+        watch.subscribed, watch.late = True, False
         waiting, watch.waiting = watch.waiting, []
         for ready in waiting:
             ready.callback(None)
