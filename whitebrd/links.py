@@ -45,9 +45,9 @@ __all__ = [
 # The longest a view link may be made to last; "never" is also allowed.
 MAX_VIEW_SECONDS = 366 * 86400.0
 
-# Ids in request paths, for redacting logs: /b/<id>, /v/<id> and what
-# follows them.
-_LINK_IN_PATH = re.compile(rb"(/[bv]/)([A-Za-z0-9_-]{5,64})")
+# Ids in request paths, for redacting logs: /b/<id>, /v/<id> and the view id
+# of the owner's /b/<id>/links/<view id>.
+_LINK_IN_PATH = re.compile(rb"(/[bv]/|/links/)([A-Za-z0-9_-]{5,64})")
 
 _GONE_MESSAGES = {
     "replaced": (
@@ -94,8 +94,11 @@ def owner_digest(owner_key: str) -> str:
 def redacted_path(path: bytes) -> bytes:
     """
     C{path} with every board and view id cut to its first four characters,
-    for access logs: an edit id is a password.
+    for access logs: an edit id is a password.  The query of an admin page
+    (which may name a link to find) is left out.
     """
+    if path.startswith(b"/admin") and b"?" in path:
+        path = path.split(b"?", 1)[0] + b"?..."
     return _LINK_IN_PATH.sub(lambda m: m.group(1) + m.group(2)[:4] + b"...", path)
 
 
