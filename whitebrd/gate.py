@@ -37,6 +37,8 @@ __all__ = ["Gate", "LINK_GONE", "BOARD_DELETED"]
 LINK_GONE = 4403
 BOARD_DELETED = 4410
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
 
 def access_frame(access: Access) -> str:
     """
@@ -84,11 +86,22 @@ class Gate:
         origin = origin.strip().lower()
         if self.allowed_origins:
             return origin in self.allowed_origins or "*" in self.allowed_origins
-        parts = urlsplit(origin)
+        if host is None:
+            return False
+        try:
+            page = urlsplit(origin)
+            server = urlsplit("//" + host.strip().lower())
+            page_port = page.port or _DEFAULT_PORTS.get(page.scheme)
+            server_port = server.port
+        except ValueError:
+            return False
+        # NB: a Host header without a port is the default port of whatever
+        # scheme the browser used, which a TLS proxy in front hides from us.
         return (
-            parts.scheme in ("http", "https")
-            and host is not None
-            and parts.netloc == host.strip().lower()
+            page.scheme in _DEFAULT_PORTS
+            and page.hostname is not None
+            and page.hostname == server.hostname
+            and (server_port is None or server_port == page_port)
         )
 
     async def admit(
