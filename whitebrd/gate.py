@@ -13,7 +13,7 @@ a link that stopped working closes its connections with 4403, a deleted
 board closes all of them with 4410, a lock or unlock changes their mode.
 """
 
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 from urllib.parse import urlsplit
 
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
@@ -69,6 +69,9 @@ class Gate:
         self.allowed_origins = frozenset(o.rstrip("/").lower() for o in allowed_origins)
         self._clock = clock
         self._on: dict[str, set["BoardProtocol"]] = {}
+        # Told whenever someone arrives or leaves, so that the admin page's
+        # count of people online can be brought up to date.
+        self.on_presence: Callable[[], None] = lambda: None
 
     def origin_allowed(self, origin: Optional[str], host: Optional[str]) -> bool:
         """
@@ -158,6 +161,7 @@ class Gate:
         close it when its view link expires.
         """
         self._on.setdefault(protocol.board_id, set()).add(protocol)
+        self.on_presence()
         expires = protocol.access.expires
         if expires is not None:
             wait = max(0.0, expires - self.links.clock())
@@ -168,10 +172,11 @@ class Gate:
         C{protocol} closed: give its place back.
         """
         on = self._on.get(protocol.board_id)
-        if on is not None:
+        if on is not None and protocol in on:
             on.discard(protocol)
             if not on:
                 del self._on[protocol.board_id]
+            self.on_presence()
         if protocol.expiry is not None and protocol.expiry.active():
             protocol.expiry.cancel()
         protocol.expiry = None

@@ -109,6 +109,7 @@ class WhitebrdService(MultiService):
         site.displayTracebacks = False
         self._timer(60.0, quotas.places.refresh)
         self._timer(15.0, self._report_online)
+        gate.on_presence = self._presence_changed
         watching = self.factory.watch_access()
         watching.addErrback(self._not_watching)
         for description in self._listen:
@@ -131,6 +132,19 @@ class WhitebrdService(MultiService):
         timer = TimerService(seconds, work)
         timer.clock = self._reactor
         timer.setServiceParent(self)
+
+    _presence_call: Optional[Any] = None
+
+    def _presence_changed(self) -> None:
+        """
+        Someone arrived or left: report soon, at most twice a second.
+        """
+        if self._presence_call is None and self.running:
+            self._presence_call = self._reactor.callLater(0.5, self._report_soon)
+
+    def _report_soon(self) -> None:
+        self._presence_call = None
+        self._report_online()
 
     def _report_online(self) -> "Deferred[None]":
         """
@@ -157,7 +171,11 @@ class WhitebrdService(MultiService):
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
-        await super().stopService()
+        stopping = super().stopService()
+        if self._presence_call is not None and self._presence_call.active():
+            self._presence_call.cancel()
+        self._presence_call = None
+        await stopping
         if self.factory is not None:
             await self.factory.close_all()
         if self.store is not None:
