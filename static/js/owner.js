@@ -74,10 +74,12 @@ export class OwnerApi {
    * @param {string} key its owner key
    * @param {typeof fetch} [fetcher=fetch]
    */
-  constructor(edit, key, fetcher = fetch) {
+  constructor(edit, key, fetcher) {
     this.edit = edit;
     this.key = key;
-    this._fetch = fetcher;
+    // NB: fetch called as a method of another object throws "Illegal
+    // invocation"; keep it a plain function.
+    this._fetch = fetcher || ((...args) => fetch(...args));
   }
 
   async _call(method, path, body) {
