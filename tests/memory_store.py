@@ -55,6 +55,7 @@ class MemoryStore:
     def __init__(self, limits: Optional[Limits] = None) -> None:
         self.limits = limits or Limits()
         self.available = True
+        self._held: Optional[list[tuple[Deferred[Appended], str, str, Op]]] = None
         self._boards: dict[str, _Board] = {}
         self._listeners: dict[str, list[OpListener]] = {}
         # Links: id -> ("e" | "v", board) or ("x", reason).
@@ -68,7 +69,34 @@ class MemoryStore:
         if not self.available:
             raise StoreUnavailable("the memory store is switched off")
 
+    def hold(self) -> None:
+        """
+        Keep appends waiting, as a slow store would, until L{release} or
+        L{fail_held}.
+        """
+        self._held = []
+
+    def release(self) -> None:
+        """
+        Apply the waiting appends in the order they were made.
+        """
+        held, self._held = self._held or [], None
+        for waiting, board, by, op in held:
+            self.append(board, by, op).chainDeferred(waiting)
+
+    def fail_held(self) -> None:
+        """
+        Fail the waiting appends as timed out: nothing of them is stored.
+        """
+        held, self._held = self._held or [], None
+        for waiting, _, _, _ in held:
+            waiting.errback(StoreUnavailable("the memory store timed out"))
+
     def append(self, board: str, by: str, op: Op) -> "Deferred[Appended]":
+        if self._held is not None:
+            waiting: Deferred[Appended] = Deferred()
+            self._held.append((waiting, board, by, op))
+            return waiting
         try:
             self._check()
             b = self._boards.setdefault(board, _Board())

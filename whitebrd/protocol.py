@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
-from twisted.internet.defer import Deferred, DeferredList, succeed
+from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -111,7 +111,8 @@ class BoardProtocol(WebSocketServerProtocol):
         self._closed_waiters = []
         self._waiting: deque[Any] = deque()
         self._appending: deque[Op] = deque()
-        self._busy = False
+        self._in_flight = 0
+        self._admitting = False
         self._bucket = self.factory.quotas.connection_bucket()
         return Deferred.fromCoroutine(self.factory.gate.admit(self, request, link, view))
 
@@ -142,7 +143,7 @@ class BoardProtocol(WebSocketServerProtocol):
             )
         else:
             self.events.failure("Board {board} could not be opened", failure, board=self.board_id)
-        self.sendClose(_TRY_AGAIN_LATER, "the board's store is unavailable, try again")
+        self.close_with(_TRY_AGAIN_LATER, "the board's store is unavailable, try again")
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         """
@@ -153,7 +154,7 @@ class BoardProtocol(WebSocketServerProtocol):
             return
         if self._board is None:
             if len(self._waiting) >= self.factory.limits.max_ops_per_frame:
-                self.sendClose(_POLICY, "too many frames before the board opened")
+                self.close_with(_POLICY, "too many frames before the board opened")
                 return
             self._waiting.append(payload)
             return
@@ -200,7 +201,7 @@ class BoardProtocol(WebSocketServerProtocol):
                 board=self.board_id,
                 address=self.address,
             )
-            self.sendClose(_POLICY, "too many ops: slow down")
+            self.close_with(_POLICY, "too many ops: slow down")
 
     def _relay_cursor(self, cursor: CursorFrame) -> None:
         assert self._board is not None
@@ -213,41 +214,63 @@ class BoardProtocol(WebSocketServerProtocol):
 
     def _queue(self, op: Op) -> None:
         """
-        Append ops one after another, in the order they arrived, so that an
-        C{extend} never overtakes the C{add} it extends.
+        Hand ops to the store in the order they arrived, a bounded number at
+        a time: the store applies calls in the order they were made, so an
+        C{extend} never overtakes the C{add} it extends, and a burst does
+        not wait a round trip per op.
         """
-        if len(self._appending) >= self.factory.max_queued_ops:
+        if len(self._appending) + self._in_flight >= self.factory.max_queued_ops:
             self.events.warn(
                 "Client {client} on board {board} sent ops faster than the store takes"
                 " them; closing",
                 client=self.client_id,
                 board=self.board_id,
             )
-            self.sendClose(_POLICY, "ops arrive faster than they can be stored")
+            self.close_with(_POLICY, "ops arrive faster than they can be stored")
             return
         self._appending.append(op)
-        if not self._busy:
-            self._append_next()
+        self._append_more()
 
-    def _append_next(self) -> None:
-        if not self._appending or self._gone:
-            self._busy = False
+    def _append_more(self) -> None:
+        while (
+            self._appending
+            and not self._admitting
+            and self._in_flight < self.factory.max_appends_in_flight
+            and not self._gone
+        ):
+            op = self._appending.popleft()
+            self._in_flight += 1
+            admitted = self.factory.quotas.ops.take(self.address)
+            if admitted.called:
+                # The usual case: within this daemon's lease of the
+                # address's budget.
+                admitted.addCallback(self._admitted, op)
+            else:
+                # NB: the ops behind wait until this one is admitted, so
+                # that they reach the store in the order they came.
+                self._admitting = True
+                admitted.addCallback(self._admitted_later, op)
+
+    def _admitted_later(self, within: bool, op: Op) -> None:
+        self._admitting = False
+        self._admitted(within, op)
+        self._append_more()
+
+    def _admitted(self, within: bool, op: Op) -> None:
+        if not within:
+            self._in_flight -= 1
+            self._rate_limited(op, "your address")
             return
-        self._busy = True
-        op = self._appending.popleft()
-
-        def admitted(within: bool) -> "Deferred[Appended]":
-            if not within:
-                self._rate_limited(op, "your address")
-                return succeed(Appended(0, None, duplicate=True))
-            return self.factory.store.append(self.board_id, self.client_id, op)
-
-        d = self.factory.quotas.ops.take(self.address).addCallback(admitted)
+        d = self.factory.store.append(self.board_id, self.client_id, op)
         d.addCallbacks(
             self._appended, self._append_failed, callbackArgs=(op,), errbackArgs=(op,)
         )
         d.addErrback(self._unexpected, "Handling an append's answer")
-        d.addBoth(lambda _: self._append_next())
+        d.addBoth(self._settled)
+
+    def _settled(self, _: object) -> None:
+        self._in_flight -= 1
+        self._append_more()
 
     def _appended(self, appended: Appended, op: Op) -> None:
         if appended.duplicate:
@@ -271,13 +294,19 @@ class BoardProtocol(WebSocketServerProtocol):
                 error=failure.getErrorMessage(),
             )
             self.send_text(dumps({"t": "status", "saving": False, "message": "storage unavailable"}))
-            self._send_error(
-                OpError(
-                    "storage_unavailable",
-                    "the board's store did not answer; the op was not stored, send it again",
-                    op.cid,
+            # The ops queued behind this one would land without it (an
+            # extend without its add): refuse them too, in order, and let
+            # the client send them all again.
+            refused = [op] + list(self._appending)
+            self._appending.clear()
+            for each in refused:
+                self._send_error(
+                    OpError(
+                        "storage_unavailable",
+                        "the board's store did not answer; the op was not stored, send it again",
+                        each.cid,
+                    )
                 )
-            )
             return
         failure.raiseException()
 
@@ -320,7 +349,7 @@ class BoardProtocol(WebSocketServerProtocol):
             board=self.board_id,
             reason=reason,
         )
-        self.sendClose(code, reason.encode("utf-8")[:120].decode("utf-8", "ignore"))
+        self.close_with(code, reason)
 
     # The Subscriber interface of whitebrd.boards.
 
@@ -332,8 +361,17 @@ class BoardProtocol(WebSocketServerProtocol):
         """
         closed: Deferred[None] = Deferred()
         self._closed_waiters.append(closed)
-        self.sendClose(_GOING_AWAY, "the server is shutting down")
+        self.close_with(_GOING_AWAY, "the server is shutting down")
         return closed
+
+    def close_with(self, code: int, reason: str) -> None:
+        """
+        Close with any of the contract's codes and a reason.  (Autobahn's
+        C{sendClose} admits only 1000 and 3000-4999, not 1001, 1008 or
+        1013.)
+        """
+        if self.state == self.STATE_OPEN:
+            self.sendCloseFrame(code=code, reasonUtf8=reason.encode("utf-8")[:123], isReply=False)
 
     def send_text(self, text: str) -> None:
         """
@@ -369,6 +407,7 @@ class BoardFactory(WebSocketServerFactory):
         reactor: IReactorTime,
         ping_interval_seconds: float = 30.0,
         max_queued_ops: int = 10_000,
+        max_appends_in_flight: int = 64,
         gate: Optional[Gate] = None,
     ) -> None:
         """
@@ -380,6 +419,7 @@ class BoardFactory(WebSocketServerFactory):
         self.store = store
         self.limits = limits
         self.max_queued_ops = max_queued_ops
+        self.max_appends_in_flight = max_appends_in_flight
         self.connections: set[BoardProtocol] = set()
         self._clock = reactor
         if gate is None:
@@ -396,6 +436,9 @@ class BoardFactory(WebSocketServerFactory):
             maxFramePayloadSize=limits.max_message_bytes,
             autoPingInterval=ping_interval_seconds,
             autoPingTimeout=ping_interval_seconds,
+            # Refuse abuse with a close code and reason (1007, 1009), not by
+            # dropping the TCP connection with no word.
+            failByDrop=False,
         )
 
     def watch_access(self) -> "Deferred[None]":

@@ -108,6 +108,7 @@ function main() {
   const statusText = document.getElementById("status-text");
   const body = document.body;
 
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
   const sync = new BoardSync({
     board,
     path: link.path,
@@ -124,7 +125,7 @@ function main() {
     scene,
     renderer,
     outbox,
-    origin: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`,
+    origin: `${scheme}://${location.host}`,
     notify: (message) => toast.show(message),
     changed: () => {
       const status = sync.status;

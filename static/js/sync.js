@@ -334,7 +334,7 @@ export class BoardSync {
         op.op === "add" &&
         this.scene.settle(op.item.id, this.outbox.pendingAdds())
       ) {
-        this.renderer.requestRedraw();
+        this.renderer.repaintSoon([this.scene.byId.get(op.item.id)]);
       }
       return true;
     }
@@ -375,11 +375,16 @@ export class BoardSync {
       this._notStored(frame.cid, "Drawing too fast: slowing down.");
       return;
     }
+    if (frame.code === "unknown_item" && this._waitsForAdd(frame.cid)) {
+      // Its add was not stored (the store failed, or it met a rate limit)
+      // and goes again first.
+      this._scheduleResend();
+      return;
+    }
     const entry = frame.cid ? this.outbox.take(frame.cid) : null;
     if (entry && entry.applied && entry.op.op === "add") {
       // Refused, so it is on no other screen: take it off this one.
-      this.scene.remove([entry.op.item.id]);
-      this.renderer.requestRedraw();
+      this.renderer.repaintSoon(this.scene.remove([entry.op.item.id]));
     }
     const message = Object.hasOwn(ERROR_MESSAGES, frame.code)
       ? ERROR_MESSAGES[frame.code]
@@ -411,15 +416,50 @@ export class BoardSync {
     if (entry) {
       entry.sent = false;
     }
-    if (this._resendTimer === null) {
-      this._resendTimer = setTimeout(() => {
-        this._resendTimer = null;
-        if (this._caughtUp) {
-          this._sendUnsent();
-        }
-      }, this._resendDelay);
-      this._resendDelay = Math.min(RESEND_MAX_MS, this._resendDelay * 2);
+    this._scheduleResend();
+  }
+
+  /**
+   * Whether an op refused for naming an item the board lacks only came
+   * too early: an add of that item waits before it in the outbox. Such an
+   * op is kept, to be sent again after the add.
+   */
+  _waitsForAdd(cid) {
+    const { entries } = this.outbox;
+    const index = entries.findIndex((entry) => entry.op.cid === cid);
+    if (index < 0) {
+      return false;
     }
+    const op = entries[index].op;
+    const ids = new Set(op.op === "extend" ? [op.id] : op.ids || []);
+    for (let i = 0; i < index; i++) {
+      const earlier = entries[i].op;
+      if (earlier.op === "add" && ids.has(earlier.item.id)) {
+        entries[index].sent = false;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  _scheduleResend() {
+    if (this._resendTimer !== null) {
+      return;
+    }
+    this._resendTimer = setTimeout(() => {
+      this._resendTimer = null;
+      if (!this._caughtUp) {
+        return;
+      }
+      if (this.outbox.entries.some((entry) => entry.sent)) {
+        // Ops sent earlier still wait in the server's queue for the store;
+        // sending more copies would only lengthen it.
+        this._scheduleResend();
+        return;
+      }
+      this._sendUnsent();
+    }, this._resendDelay);
+    this._resendDelay = Math.min(RESEND_MAX_MS, this._resendDelay * 2);
   }
 
   _sendUnsent() {
