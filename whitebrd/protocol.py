@@ -274,8 +274,11 @@ class BoardProtocol(WebSocketServerProtocol):
 
     def _appended(self, appended: Appended, op: Op) -> None:
         if appended.duplicate:
-            if appended.seq:
-                self.send_text(dumps({"t": "ack", "cid": op.cid, "seq": appended.seq}))
+            # NB: a turn later, so that when the op's first copy was stored
+            # just now, that copy (flushed at the end of this turn) reaches
+            # the sender before the ack.
+            ack = dumps({"t": "ack", "cid": op.cid, "seq": appended.seq})
+            self.factory.clock.callLater(0, self.send_text, ack)
             return
         assert appended.text is not None
         self.factory.activity.appended(self.board_id, appended.seq)
@@ -421,7 +424,7 @@ class BoardFactory(WebSocketServerFactory):
         self.max_queued_ops = max_queued_ops
         self.max_appends_in_flight = max_appends_in_flight
         self.connections: set[BoardProtocol] = set()
-        self._clock = reactor
+        self._clock = self.clock = reactor
         if gate is None:
             from whitebrd.counters import LocalCounters
 
