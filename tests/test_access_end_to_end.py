@@ -64,7 +64,9 @@ def create_board(daemon: Daemon) -> tuple[str, str]:
     """
     Make a board as the landing page does: its edit id and owner key.
     """
-    status, body, _ = request(daemon, "POST", "/boards", headers={"Accept": "application/json"})
+    status, body, _ = request(
+        daemon, "POST", "/boards", headers={"Accept": "application/json"}
+    )
     assert status == 201, (status, body)
     created = json.loads(body)
     return created["board"], created["owner_key"]
@@ -89,7 +91,9 @@ def ws(
     return Client(connect(url, origin=origin, additional_headers=extra, max_size=None, open_timeout=10))  # type: ignore[arg-type]
 
 
-def refused_status(daemon: Daemon, path: str, origin: Optional[str] = None, **headers: str) -> int:
+def refused_status(
+    daemon: Daemon, path: str, origin: Optional[str] = None, **headers: str
+) -> int:
     """
     The HTTP status a WebSocket handshake on C{path} is refused with.
     """
@@ -128,7 +132,13 @@ def draw_items(client: Client, items: list[dict[str, Any]], prefix: str) -> int:
 
 
 def line(item_id: str, y: float = 0) -> dict[str, Any]:
-    return {"id": item_id, "kind": "line", "pts": [0, y, 100, y], "color": "#1971c2", "width": 4}
+    return {
+        "id": item_id,
+        "kind": "line",
+        "pts": [0, y, 100, y],
+        "color": "#1971c2",
+        "width": 4,
+    }
 
 
 def own_ops(client: Client, prefix: str) -> list[dict[str, Any]]:
@@ -164,7 +174,9 @@ class ViewLinkTests(TwoDaemons, TestCase):
         owner key, nor do the daemons' logs.
         """
         edit, key = create_board(self.a)
-        status, body, _ = request(self.a, "POST", "/b/%s/links" % (edit,), {"expires_in": None}, owner(key))
+        status, body, _ = request(
+            self.a, "POST", "/b/%s/links" % (edit,), {"expires_in": None}, owner(key)
+        )
         self.assertEqual(status, 201)
         view = json.loads(body)["id"]
         items = list(excalidraw_items("multiplayer-charges-math.excalidraw"))[:40]
@@ -173,24 +185,38 @@ class ViewLinkTests(TwoDaemons, TestCase):
 
         sent = draw_items(drawer, items, "drawer-0001")
         viewer.until_seq(sent, WAIT)
-        viewer.send({"t": "op", "cid": "viewer-0001-1", "op": "add", "item": line("v1")})
+        viewer.send(
+            {"t": "op", "cid": "viewer-0001-1", "op": "add", "item": line("v1")}
+        )
         viewer.send({"t": "op", "cid": "viewer-0001-2", "op": "clear"})
-        refusals = [viewer.frames_until("error", WAIT), viewer.frames_until("error", WAIT)]
-        drawer.send({"t": "op", "cid": "drawer-0001-last", "op": "add", "item": line("d-last")})
+        refusals = [
+            viewer.frames_until("error", WAIT),
+            viewer.frames_until("error", WAIT),
+        ]
+        drawer.send(
+            {"t": "op", "cid": "drawer-0001-last", "op": "add", "item": line("d-last")}
+        )
         viewer.until_seq(sent + 1, WAIT)
 
         self.assertEqual(viewer.hello["board"], view)
         self.assertEqual(viewer.hello["mode"], "view")
-        self.assertEqual([(r["code"], r["cid"]) for r in refusals], [("read_only", "viewer-0001-1"), ("read_only", "viewer-0001-2")])
+        self.assertEqual(
+            [(r["code"], r["cid"]) for r in refusals],
+            [("read_only", "viewer-0001-1"), ("read_only", "viewer-0001-2")],
+        )
         board = self.a.board_json(edit)
         self.assertEqual(board["seq"], sent + 1)
-        self.assertEqual(list(viewer.items), [item["id"] for item in items] + ["d-last"])
+        self.assertEqual(
+            list(viewer.items), [item["id"] for item in items] + ["d-last"]
+        )
         self.assertEqual(viewer.items, {i["id"]: i for i in board["items"]})
         page = self.b.get("/v/" + view)
         viewed = self.b.get("/v/%s.json" % (view,))
         self.assertEqual((page[0], viewed[0]), (200, 200))
         self.assertEqual(json.loads(viewed[1])["board"], view)
-        seen = [json.dumps(frame) for frame in [viewer.hello] + viewer.ops + viewer.other]
+        seen = [
+            json.dumps(frame) for frame in [viewer.hello] + viewer.ops + viewer.other
+        ]
         seen += [page[1].decode(), viewed[1].decode()]
         for text in seen:
             self.assertNotIn(edit, text)
@@ -210,13 +236,19 @@ class ViewLinkTests(TwoDaemons, TestCase):
         new edit link draws, and the drawing is intact.
         """
         edit, key = create_board(self.a)
-        view = json.loads(request(self.a, "POST", "/b/%s/links" % (edit,), {}, owner(key))[1])["id"]
+        view = json.loads(
+            request(self.a, "POST", "/b/%s/links" % (edit,), {}, owner(key))[1]
+        )["id"]
         drawer = ws(self.a, "/b/" + edit, "drawer-0001").join()
         viewer = ws(self.b, "/v/" + view, "viewer-0001").join()
-        sent = draw_items(drawer, [line("l%d" % n, n * 10) for n in range(5)], "drawer-0001")
+        sent = draw_items(
+            drawer, [line("l%d" % n, n * 10) for n in range(5)], "drawer-0001"
+        )
         viewer.until_seq(sent, WAIT)
 
-        status, body, _ = request(self.b, "POST", "/b/%s/rotate" % (edit,), {}, owner(key))
+        status, body, _ = request(
+            self.b, "POST", "/b/%s/rotate" % (edit,), {}, owner(key)
+        )
         fresh = json.loads(body)["board"]
 
         self.assertEqual(status, 200)
@@ -232,10 +264,14 @@ class ViewLinkTests(TwoDaemons, TestCase):
             self.assertEqual(refused_status(daemon, "/v/" + view), 410)
         again = ws(self.b, "/b/" + fresh, "drawer-0002").join()
         self.assertEqual(sorted(again.items), ["l%d" % n for n in range(5)])
-        again.send({"t": "op", "cid": "drawer-0002-1", "op": "add", "item": line("new")})
+        again.send(
+            {"t": "op", "cid": "drawer-0002-1", "op": "add", "item": line("new")}
+        )
         again.until_seq(sent + 1, WAIT)
         self.assertEqual(len(self.a.board_json(fresh)["items"]), 6)
-        self.assertEqual(request(self.a, "GET", "/b/%s/links" % (fresh,), None, owner(key))[0], 200)
+        self.assertEqual(
+            request(self.a, "GET", "/b/%s/links" % (fresh,), None, owner(key))[0], 200
+        )
         again.close()
 
     def test_expired_view_link_fails_with_a_clear_message(self) -> None:
@@ -244,7 +280,9 @@ class ViewLinkTests(TwoDaemons, TestCase):
         saying it expired, on its page, its JSON and its WebSocket.
         """
         edit, key = create_board(self.a)
-        status, body, _ = request(self.a, "POST", "/b/%s/links" % (edit,), {"expires_in": 1}, owner(key))
+        status, body, _ = request(
+            self.a, "POST", "/b/%s/links" % (edit,), {"expires_in": 1}, owner(key)
+        )
         view = json.loads(body)["id"]
         self.assertEqual(status, 201)
 
@@ -258,7 +296,9 @@ class ViewLinkTests(TwoDaemons, TestCase):
         self.assertIn(b"This view link expired on ", page)
         self.assertIn("frame-ancestors 'none'", headers["Content-Security-Policy"])
         self.assertEqual(self.a.get("/v/%s.json" % (view,))[0], 410)
-        self.assertIn("expired", json.loads(self.a.get("/v/%s.json" % (view,))[1])["message"])
+        self.assertIn(
+            "expired", json.loads(self.a.get("/v/%s.json" % (view,))[1])["message"]
+        )
         self.assertEqual(refused_status(self.a, "/v/" + view), 410)
         self.assertEqual(self.a.get("/b/" + edit)[0], 200)
 
@@ -283,8 +323,13 @@ class AdminTests(TwoDaemons, TestCase):
         """
         self.assertEqual(request(self.b, "GET", "/admin", headers=admin())[0], 404)
         self.assertEqual(request(self.a, "GET", "/admin")[0], 401)
-        self.assertEqual(request(self.a, "GET", "/admin/api/boards", headers=admin("x" + TOKEN))[0], 401)
-        self.assertEqual(request(self.a, "GET", "/admin/api/boards", headers=admin())[0], 200)
+        self.assertEqual(
+            request(self.a, "GET", "/admin/api/boards", headers=admin("x" + TOKEN))[0],
+            401,
+        )
+        self.assertEqual(
+            request(self.a, "GET", "/admin/api/boards", headers=admin())[0], 200
+        )
         self.assertNotIn(TOKEN, self.a.log())
 
     def test_list_lock_revert_and_delete_for_everyone(self) -> None:
@@ -298,25 +343,53 @@ class AdminTests(TwoDaemons, TestCase):
         alice = ws(self.a, "/b/" + board, "alice-0001").join()
         bob = ws(self.b, "/b/" + board, "bobby-0001").join()
         for n in range(3):
-            alice.send({"t": "op", "cid": "alice-0001-%d" % n, "op": "add", "item": line("a%d" % n, n)})
-            bob.send({"t": "op", "cid": "bobby-0001-%d" % n, "op": "add", "item": line("b%d" % n, n)})
+            alice.send(
+                {
+                    "t": "op",
+                    "cid": "alice-0001-%d" % n,
+                    "op": "add",
+                    "item": line("a%d" % n, n),
+                }
+            )
+            bob.send(
+                {
+                    "t": "op",
+                    "cid": "bobby-0001-%d" % n,
+                    "op": "add",
+                    "item": line("b%d" % n, n),
+                }
+            )
         alice.until_seq(6, WAIT)
         bob.until_seq(6, WAIT)
 
         deadline = time.monotonic() + WAIT
         while True:
-            listed = json.loads(request(self.a, "GET", "/admin/api/boards", headers=admin())[1])["boards"]
+            listed = json.loads(
+                request(self.a, "GET", "/admin/api/boards", headers=admin())[1]
+            )["boards"]
             mine = [b for b in listed if b["board"] == board]
             if mine and mine[0]["online"] == 2:
                 break
-            self.assertLess(time.monotonic(), deadline, "board not listed with 2 online: %r" % (mine,))
+            self.assertLess(
+                time.monotonic(),
+                deadline,
+                "board not listed with 2 online: %r" % (mine,),
+            )
             time.sleep(0.2)
-        self.assertEqual((mine[0]["items"], mine[0]["seq"], mine[0]["named"]), (6, 6, True))
+        self.assertEqual(
+            (mine[0]["items"], mine[0]["seq"], mine[0]["named"]), (6, 6, True)
+        )
         self.assertGreater(mine[0]["bytes"], 0)
         self.assertIsNotNone(mine[0]["active"])
 
-        self.assertEqual(request(self.a, "POST", "/admin/b/%s/lock" % (board,), headers=admin())[0], 200)
-        self.assertEqual(bob.frames_until("access", WAIT), {"t": "access", "mode": "view", "locked": True})
+        self.assertEqual(
+            request(self.a, "POST", "/admin/b/%s/lock" % (board,), headers=admin())[0],
+            200,
+        )
+        self.assertEqual(
+            bob.frames_until("access", WAIT),
+            {"t": "access", "mode": "view", "locked": True},
+        )
         self.assertEqual(alice.frames_until("access", WAIT)["mode"], "view")
         bob.send({"t": "op", "cid": "bobby-0001-x", "op": "add", "item": line("bx")})
         self.assertEqual(bob.frames_until("error", WAIT)["code"], "read_only")
@@ -324,16 +397,28 @@ class AdminTests(TwoDaemons, TestCase):
         self.assertEqual(bob.frames_until("access", WAIT)["mode"], "edit")
 
         status, body, _ = request(
-            self.a, "POST", "/admin/b/%s/revert" % (board,), {"client": "alice-0001", "minutes": 10}, admin()
+            self.a,
+            "POST",
+            "/admin/b/%s/revert" % (board,),
+            {"client": "alice-0001", "minutes": 10},
+            admin(),
         )
         self.assertEqual(status, 200, body)
         self.assertEqual(json.loads(body)["erased"], 3)
         for client in (alice, bob):
             client.until_seq(7, WAIT)
             self.assertEqual(sorted(client.items), ["b0", "b1", "b2"])
-        self.assertEqual(sorted(i["id"] for i in self.b.board_json(board)["items"]), ["b0", "b1", "b2"])
+        self.assertEqual(
+            sorted(i["id"] for i in self.b.board_json(board)["items"]),
+            ["b0", "b1", "b2"],
+        )
 
-        self.assertEqual(request(self.a, "POST", "/admin/b/%s/delete" % (board,), headers=admin())[0], 200)
+        self.assertEqual(
+            request(self.a, "POST", "/admin/b/%s/delete" % (board,), headers=admin())[
+                0
+            ],
+            200,
+        )
         self.assertEqual(closed_with(alice), 4410)
         self.assertEqual(closed_with(bob), 4410)
         self.assertEqual(self.b.board_json(board)["seq"], 0)
@@ -381,17 +466,30 @@ class LimitTests(TwoDaemons, TestCase):
         answered rate_limited, and nothing refused is stored.
         """
         a, b = self.start_two(
-            "--ops-per-second-per-address", "20", "--ops-per-second-per-connection", "100000"
+            "--ops-per-second-per-address",
+            "20",
+            "--ops-per-second-per-connection",
+            "100000",
         )
         board = "flood-%d" % (int(time.time() * 1000) % 10**9,)
-        clients = [ws(a, "/b/" + board, "flood-000a").join(), ws(b, "/b/" + board, "flood-000b").join()]
+        clients = [
+            ws(a, "/b/" + board, "flood-000a").join(),
+            ws(b, "/b/" + board, "flood-000b").join(),
+        ]
         total = 300
 
         started = time.time()
         for n in range(total):
             client = clients[n % 2]
             prefix = "flood-000%s" % ("ab"[n % 2],)
-            client.send({"t": "op", "cid": "%s-%d" % (prefix, n), "op": "add", "item": line("f%d" % n)})
+            client.send(
+                {
+                    "t": "op",
+                    "cid": "%s-%d" % (prefix, n),
+                    "op": "add",
+                    "item": line("f%d" % n),
+                }
+            )
         answered: list[int] = []
         for client, prefix in zip(clients, ("flood-000a", "flood-000b")):
             errors = 0
@@ -444,13 +542,27 @@ class LimitTests(TwoDaemons, TestCase):
         closed frees a place.  Behind a trusted proxy, each forwarded
         address is counted on its own.
         """
-        a, b = self.start_two("--connections-per-address", "3", "--trusted-proxy", "127.0.0.1")
+        a, b = self.start_two(
+            "--connections-per-address", "3", "--trusted-proxy", "127.0.0.1"
+        )
         board = "places-%d" % (int(time.time() * 1000) % 10**9,)
         xff = {"X_Forwarded_For": "198.51.100.%d" % (os.getpid() % 200 + 1,)}
 
-        held = [ws(a, "/b/" + board, "place-0001", **xff), ws(b, "/b/" + board, "place-0002", **xff), ws(a, "/b/" + board, "place-0003", **xff)]
-        refused = [refused_status(b, "/b/" + board, **xff), refused_status(a, "/b/" + board, **xff)]
-        other = ws(b, "/b/" + board, "place-0004", X_Forwarded_For="203.0.113.%d" % (os.getpid() % 200 + 1,))
+        held = [
+            ws(a, "/b/" + board, "place-0001", **xff),
+            ws(b, "/b/" + board, "place-0002", **xff),
+            ws(a, "/b/" + board, "place-0003", **xff),
+        ]
+        refused = [
+            refused_status(b, "/b/" + board, **xff),
+            refused_status(a, "/b/" + board, **xff),
+        ]
+        other = ws(
+            b,
+            "/b/" + board,
+            "place-0004",
+            X_Forwarded_For="203.0.113.%d" % (os.getpid() % 200 + 1,),
+        )
         held[0].close()
         deadline = time.monotonic() + WAIT
         while True:
@@ -458,7 +570,11 @@ class LimitTests(TwoDaemons, TestCase):
                 again = ws(b, "/b/" + board, "place-0005", **xff)
                 break
             except InvalidStatus:
-                self.assertLess(time.monotonic(), deadline, "the closed connection's place never came free")
+                self.assertLess(
+                    time.monotonic(),
+                    deadline,
+                    "the closed connection's place never came free",
+                )
                 time.sleep(0.1)
 
         self.assertEqual(refused, [429, 429])

@@ -33,7 +33,9 @@ class Site:
     The daemon's HTTP side in memory.
     """
 
-    def __init__(self, token: Optional[str] = TOKEN, quotas: Optional[QuotaLimits] = None) -> None:
+    def __init__(
+        self, token: Optional[str] = TOKEN, quotas: Optional[QuotaLimits] = None
+    ) -> None:
         self.clock = MemoryReactorClock()
         self.clock.advance(1_800_000_000)
         self.store = MemoryStore()
@@ -43,13 +45,21 @@ class Site:
             Quotas(quotas or QuotaLimits(), counters, self.clock),
             self.clock,
         )
-        self.factory = BoardFactory(self.store, Limits(), self.clock, ping_interval_seconds=0, gate=gate)
+        self.factory = BoardFactory(
+            self.store, Limits(), self.clock, ping_interval_seconds=0, gate=gate
+        )
         admin = None
         if token is not None:
-            admin = Admin(token, self.store, self.factory, counters, Limits(), self.clock)
-        self.treq = StubTreq(WhitebrdApp(self.store, self.factory, admin=admin).resource())
+            admin = Admin(
+                token, self.store, self.factory, counters, Limits(), self.clock
+            )
+        self.treq = StubTreq(
+            WhitebrdApp(self.store, self.factory, admin=admin).resource()
+        )
 
-    def request(self, test: SynchronousTestCase, method: str, path: str, **kwargs: Any) -> tuple[int, bytes, Any]:
+    def request(
+        self, test: SynchronousTestCase, method: str, path: str, **kwargs: Any
+    ) -> tuple[int, bytes, Any]:
         kwargs.setdefault("allow_redirects", False)
         d = self.treq.request(method, URL + path, **kwargs)
         self.treq.flush()
@@ -59,25 +69,54 @@ class Site:
         return response.code, test.successResultOf(content), response.headers
 
     def draw(self, board: str, by: str, item: dict[str, Any]) -> None:
-        frame = parse_frame(dumps({"t": "op", "cid": "%s-%s" % (by, item["id"]), "op": "add", "item": item}), Limits())
+        frame = parse_frame(
+            dumps(
+                {
+                    "t": "op",
+                    "cid": "%s-%s" % (by, item["id"]),
+                    "op": "add",
+                    "item": item,
+                }
+            ),
+            Limits(),
+        )
         assert isinstance(frame, OpFrame) and isinstance(frame.ops[0], Op)
         self.store.append(board, by, frame.ops[0])
 
 
 def bearer(token: str = TOKEN) -> dict[str, Any]:
-    return {"headers": {"Authorization": "Bearer " + token, "Accept": "application/json"}}
+    return {
+        "headers": {"Authorization": "Bearer " + token, "Accept": "application/json"}
+    }
 
 
 def basic(user: str, token: str = TOKEN) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (user, token)).encode()).decode()}
+    return {
+        "Authorization": "Basic "
+        + base64.b64encode(("%s:%s" % (user, token)).encode()).decode()
+    }
 
 
 def text_item(item_id: str, text: str) -> dict[str, Any]:
-    return {"id": item_id, "kind": "text", "pts": [10, 10], "color": "#000000", "width": 1, "text": text, "size": 16}
+    return {
+        "id": item_id,
+        "kind": "text",
+        "pts": [10, 10],
+        "color": "#000000",
+        "width": 1,
+        "text": text,
+        "size": 16,
+    }
 
 
 def line_item(item_id: str) -> dict[str, Any]:
-    return {"id": item_id, "kind": "line", "pts": [0, 0, 9, 9], "color": "#000000", "width": 2}
+    return {
+        "id": item_id,
+        "kind": "line",
+        "pts": [0, 0, 9, 9],
+        "color": "#000000",
+        "width": 2,
+    }
 
 
 class AdminAccessTests(SynchronousTestCase):
@@ -102,12 +141,18 @@ class AdminAccessTests(SynchronousTestCase):
         site = Site()
 
         code, _, headers = site.request(self, "GET", "/admin")
-        wrong = site.request(self, "GET", "/admin/api/boards", **bearer("nope-" + TOKEN))[0]
-        wrong_basic = site.request(self, "GET", "/admin", headers=basic("ops", TOKEN[:-1]))[0]
+        wrong = site.request(
+            self, "GET", "/admin/api/boards", **bearer("nope-" + TOKEN)
+        )[0]
+        wrong_basic = site.request(
+            self, "GET", "/admin", headers=basic("ops", TOKEN[:-1])
+        )[0]
         right = site.request(self, "GET", "/admin/api/boards", **bearer())[0]
         right_basic = site.request(self, "GET", "/admin", headers=basic("ops"))[0]
 
-        self.assertEqual((code, wrong, wrong_basic, right, right_basic), (401, 401, 401, 200, 200))
+        self.assertEqual(
+            (code, wrong, wrong_basic, right, right_basic), (401, 401, 401, 200, 200)
+        )
         self.assertIn("Basic", headers.getRawHeaders("www-authenticate")[0])
 
     def test_admin_token_comes_from_a_file_or_the_environment_only(self) -> None:
@@ -126,9 +171,15 @@ class AdminAccessTests(SynchronousTestCase):
         self.assertEqual(read_admin_token(path, {}), TOKEN)
         self.assertEqual(read_admin_token(None, {"WHITEBRD_ADMIN_TOKEN": TOKEN}), TOKEN)
         self.assertIsNone(read_admin_token(None, {}))
-        for args, env in (((path,), {"WHITEBRD_ADMIN_TOKEN": TOKEN}), ((short,), {}), ((path + "-missing",), {})):
+        for args, env in (
+            ((path,), {"WHITEBRD_ADMIN_TOKEN": TOKEN}),
+            ((short,), {}),
+            ((path + "-missing",), {}),
+        ):
             self.assertRaises(usage.UsageError, read_admin_token, args[0], env)
-        self.assertRaises(usage.UsageError, Options().parseOptions, ["--admin-token", TOKEN])
+        self.assertRaises(
+            usage.UsageError, Options().parseOptions, ["--admin-token", TOKEN]
+        )
         options = Options()
         options.parseOptions(["--admin-token-file", path])
         self.assertEqual(options["admin-token"], TOKEN)
@@ -145,16 +196,23 @@ class AdminActionTests(SynchronousTestCase):
         Boards are listed with items, seq, size, last activity and lock.
         """
         site = Site()
-        code, body, _ = site.request(self, "POST", "/boards", headers={"Accept": "application/json"})
+        code, body, _ = site.request(
+            self, "POST", "/boards", headers={"Accept": "application/json"}
+        )
         site.draw("team-retro", "alice-0001", line_item("a1"))
         site.store.touch("team-retro", 1_800_000_000.0, 0)
 
-        boards = json.loads(site.request(self, "GET", "/admin/api/boards", **bearer())[1])["boards"]
+        boards = json.loads(
+            site.request(self, "GET", "/admin/api/boards", **bearer())[1]
+        )["boards"]
 
         self.assertEqual(code, 201)
         by_key = {b["board"]: b for b in boards}
         self.assertEqual(
-            {k: by_key["team-retro"][k] for k in ("named", "items", "seq", "locked", "online")},
+            {
+                k: by_key["team-retro"][k]
+                for k in ("named", "items", "seq", "locked", "online")
+            },
             {"named": True, "items": 1, "seq": 1, "locked": False, "online": 0},
         )
         self.assertEqual(by_key["team-retro"]["active"], 1_800_000_000.0)
@@ -168,21 +226,35 @@ class AdminActionTests(SynchronousTestCase):
         the board; each action answers JSON.
         """
         site = Site()
-        for by, item_id in (("alice-0001", "a1"), ("bobby-0001", "b1"), ("alice-0001", "a2")):
+        for by, item_id in (
+            ("alice-0001", "a1"),
+            ("bobby-0001", "b1"),
+            ("alice-0001", "a2"),
+        ):
             site.draw("team-retro", by, line_item(item_id))
 
         lock = site.request(self, "POST", "/admin/b/team-retro/lock", **bearer())
         target = self.successResultOf(site.store.resolve("team-retro"))
         unlock = site.request(self, "POST", "/admin/b/team-retro/unlock", **bearer())
         revert = site.request(
-            self, "POST", "/admin/b/team-retro/revert",
+            self,
+            "POST",
+            "/admin/b/team-retro/revert",
             data=json.dumps({"client": "alice-0001", "minutes": 60}),
-            headers={"Authorization": "Bearer " + TOKEN, "Accept": "application/json", "Content-Type": "application/json"},
+            headers={
+                "Authorization": "Bearer " + TOKEN,
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+            },
         )
-        items = [i["id"] for i in self.successResultOf(site.store.load("team-retro")).items()]
+        items = [
+            i["id"] for i in self.successResultOf(site.store.load("team-retro")).items()
+        ]
         delete = site.request(self, "POST", "/admin/b/team-retro/delete", **bearer())
 
-        self.assertEqual((lock[0], unlock[0], revert[0], delete[0]), (200, 200, 200, 200))
+        self.assertEqual(
+            (lock[0], unlock[0], revert[0], delete[0]), (200, 200, 200, 200)
+        )
         self.assertTrue(target.locked)
         self.assertEqual(json.loads(revert[1])["erased"], 2)
         self.assertEqual(items, ["b1"])
@@ -196,12 +268,26 @@ class AdminActionTests(SynchronousTestCase):
         """
         site = Site()
         site.draw("team-retro", "alice-0001", line_item("a1"))
-        page = site.request(self, "GET", "/admin/b/team-retro", headers=basic("ops"))[1].decode()
+        page = site.request(self, "GET", "/admin/b/team-retro", headers=basic("ops"))[
+            1
+        ].decode()
         csrf = page.split('name="csrf" value="')[1].split('"')[0]
 
-        forged = site.request(self, "POST", "/admin/b/team-retro/lock", headers=basic("ops"), data={"x": "1"})
+        forged = site.request(
+            self,
+            "POST",
+            "/admin/b/team-retro/lock",
+            headers=basic("ops"),
+            data={"x": "1"},
+        )
         unlocked = self.successResultOf(site.store.resolve("team-retro")).locked
-        real = site.request(self, "POST", "/admin/b/team-retro/lock", headers=basic("ops"), data={"csrf": csrf})
+        real = site.request(
+            self,
+            "POST",
+            "/admin/b/team-retro/lock",
+            headers=basic("ops"),
+            data={"csrf": csrf},
+        )
 
         self.assertEqual((forged[0], unlocked), (403, False))
         self.assertEqual(real[0], 303)
@@ -235,14 +321,21 @@ class OwnerApiTests(SynchronousTestCase):
     """
 
     def create(self, site: Site) -> tuple[str, str]:
-        code, body, headers = site.request(self, "POST", "/boards", headers={"Accept": "application/json"})
+        code, body, headers = site.request(
+            self, "POST", "/boards", headers={"Accept": "application/json"}
+        )
         self.assertEqual(code, 201)
         created = json.loads(body)
         self.assertEqual(headers.getRawHeaders("location"), [created["edit"]])
         return created["board"], created["owner_key"]
 
     def owner(self, key: str) -> dict[str, Any]:
-        return {"headers": {"Authorization": "Bearer " + key, "Content-Type": "application/json"}}
+        return {
+            "headers": {
+                "Authorization": "Bearer " + key,
+                "Content-Type": "application/json",
+            }
+        }
 
     def test_view_links_and_rotation(self) -> None:
         """
@@ -251,16 +344,32 @@ class OwnerApiTests(SynchronousTestCase):
         """
         site = Site()
         edit, key = self.create(site)
-        site.draw(self.successResultOf(site.store.resolve(edit)).board, "alice-0001", line_item("a1"))
+        site.draw(
+            self.successResultOf(site.store.resolve(edit)).board,
+            "alice-0001",
+            line_item("a1"),
+        )
 
-        made = site.request(self, "POST", "/b/%s/links" % (edit,), data=json.dumps({"expires_in": 3600}), **self.owner(key))
+        made = site.request(
+            self,
+            "POST",
+            "/b/%s/links" % (edit,),
+            data=json.dumps({"expires_in": 3600}),
+            **self.owner(key),
+        )
         view = json.loads(made[1])
-        listed = json.loads(site.request(self, "GET", "/b/%s/links" % (edit,), **self.owner(key))[1])
+        listed = json.loads(
+            site.request(self, "GET", "/b/%s/links" % (edit,), **self.owner(key))[1]
+        )
         page = site.request(self, "GET", view["url"])
         board = site.request(self, "GET", view["url"] + ".json")
-        revoked = site.request(self, "DELETE", "/b/%s/links/%s" % (edit, view["id"]), **self.owner(key))
+        revoked = site.request(
+            self, "DELETE", "/b/%s/links/%s" % (edit, view["id"]), **self.owner(key)
+        )
         after = site.request(self, "GET", view["url"])
-        rotated = json.loads(site.request(self, "POST", "/b/%s/rotate" % (edit,), **self.owner(key))[1])
+        rotated = json.loads(
+            site.request(self, "POST", "/b/%s/rotate" % (edit,), **self.owner(key))[1]
+        )
         old = site.request(self, "GET", "/b/" + edit)
         new = site.request(self, "GET", rotated["edit"] + ".json")
 
@@ -286,7 +395,9 @@ class OwnerApiTests(SynchronousTestCase):
         edit, key = self.create(site)
 
         none = site.request(self, "POST", "/b/%s/links" % (edit,))
-        wrong = site.request(self, "POST", "/b/%s/rotate" % (edit,), **self.owner(key[:-2] + "xx"))
+        wrong = site.request(
+            self, "POST", "/b/%s/rotate" % (edit,), **self.owner(key[:-2] + "xx")
+        )
         named = site.request(self, "GET", "/b/team-retro/links", **self.owner(key))
 
         self.assertEqual((none[0], wrong[0], named[0]), (403, 403, 404))

@@ -35,7 +35,7 @@ PAYLOADS = [
     "</script><script>window.__pwned=2</script>",
     '"><svg onload="window.__pwned=3"></svg>',
     "</title></textarea><script>window.__pwned=4</script>",
-    "<iframe srcdoc=\"<script>parent.__pwned=5</script>\"></iframe>",
+    '<iframe srcdoc="<script>parent.__pwned=5</script>"></iframe>',
     "]]></text><script>window.__pwned=6</script><text>",
 ]
 
@@ -77,7 +77,9 @@ class AccessBrowserTestCase(SynchronousTestCase):
         page.received = received  # type: ignore[attr-defined]
         page.page.on(
             "websocket",
-            lambda ws: ws.on("framereceived", lambda payload: received.append(str(payload))),
+            lambda ws: ws.on(
+                "framereceived", lambda payload: received.append(str(payload))
+            ),
         )
         return page
 
@@ -178,21 +180,42 @@ class ScriptTests(AccessBrowserTestCase):
         from tests.support import Client
         from websockets.sync.client import connect
 
-        client = Client(connect("ws://127.0.0.1:%d/b/%s/ws?client=vandal-0001" % (self.daemon.port, board)))
+        client = Client(
+            connect(
+                "ws://127.0.0.1:%d/b/%s/ws?client=vandal-0001"
+                % (self.daemon.port, board)
+            )
+        )
         client.join()
         for n, text in enumerate(PAYLOADS):
-            item = {"id": "t%d" % n, "kind": "text", "pts": [100, 100 + 40 * n], "color": "#e03131", "width": 1, "text": text, "size": 20}
-            client.send({"t": "op", "cid": "vandal-0001-%d" % n, "op": "add", "item": item})
+            item = {
+                "id": "t%d" % n,
+                "kind": "text",
+                "pts": [100, 100 + 40 * n],
+                "color": "#e03131",
+                "width": 1,
+                "text": text,
+                "size": 20,
+            }
+            client.send(
+                {"t": "op", "cid": "vandal-0001-%d" % n, "op": "add", "item": item}
+            )
         client.until_seq(len(PAYLOADS))
         client.close()
-        self.assertEqual([i["text"] for i in self.daemon.board_json(board)["items"]], PAYLOADS)
+        self.assertEqual(
+            [i["text"] for i in self.daemon.board_json(board)["items"]], PAYLOADS
+        )
 
         page = self.new_page(board).open()
-        page.page.wait_for_function("() => Number(document.body.dataset.seq) >= %d" % (len(PAYLOADS),))
+        page.page.wait_for_function(
+            "() => Number(document.body.dataset.seq) >= %d" % (len(PAYLOADS),)
+        )
         self.assertIsNone(self.flag(page))
         self.assertEqual(page.page.title(), "%s · whitebrd" % (board,))
 
-        operator = self.new_page(http_credentials={"username": "ops", "password": TOKEN})
+        operator = self.new_page(
+            http_credentials={"username": "ops", "password": TOKEN}
+        )
         operator.page.goto(self.daemon.url + "/admin")
         operator.page.wait_for_selector("table")
         self.assertIn(board, operator.page.inner_text("table"))
@@ -205,7 +228,9 @@ class ScriptTests(AccessBrowserTestCase):
         operator.page.click("form[action$='/lock'] button")
         operator.page.wait_for_selector(".notice")
         self.assertIsNone(self.flag(operator))
-        page.page.wait_for_function("() => document.body.dataset.mode === 'view'", timeout=TIMEOUT_MS)
+        page.page.wait_for_function(
+            "() => document.body.dataset.mode === 'view'", timeout=TIMEOUT_MS
+        )
 
         gone = self.new_page()
         gone.page.goto(self.daemon.url + "/v/" + "x" * 22)

@@ -39,7 +39,13 @@ class _Client(WebSocketClientProtocol):
 
 
 def line(cid: str, item_id: str) -> dict[str, Any]:
-    item = {"id": item_id, "kind": "line", "pts": [0, 0, 1, 1], "color": "#000000", "width": 2}
+    item = {
+        "id": item_id,
+        "kind": "line",
+        "pts": [0, 0, 1, 1],
+        "color": "#000000",
+        "width": 2,
+    }
     return {"t": "op", "cid": cid, "op": "add", "item": item}
 
 
@@ -48,7 +54,9 @@ class Harness:
     A daemon in memory with the gate on, and clients through pumps.
     """
 
-    def __init__(self, quotas: Optional[QuotaLimits] = None, origins: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, quotas: Optional[QuotaLimits] = None, origins: tuple[str, ...] = ()
+    ) -> None:
         self.clock = MemoryReactorClock()
         self.clock.advance(1_800_000_000)
         self.store = MemoryStore()
@@ -59,7 +67,9 @@ class Harness:
             self.clock,
             origins,
         )
-        self.factory = BoardFactory(self.store, Limits(), self.clock, ping_interval_seconds=0, gate=gate)
+        self.factory = BoardFactory(
+            self.store, Limits(), self.clock, ping_interval_seconds=0, gate=gate
+        )
         self.factory.watch_access()
         self.pumps: list[iosim.IOPump] = []
 
@@ -69,7 +79,9 @@ class Harness:
 
     def view(self, edit: str, seconds: Optional[float] = None) -> str:
         access = self._done(self.links.open(edit, False))
-        return self._done(Deferred.fromCoroutine(self.links.make_view(access, seconds))).id
+        return self._done(
+            Deferred.fromCoroutine(self.links.make_view(access, seconds))
+        ).id
 
     @staticmethod
     def _done(d: "Deferred[Any]") -> Any:
@@ -137,7 +149,9 @@ class ViewLinkTests(SynchronousTestCase):
         h.send(viewer, {"t": "ops", "ops": [batch]})
 
         hello = viewer.frames[0]
-        self.assertEqual((hello["t"], hello["board"], hello["mode"]), ("hello", view, "view"))
+        self.assertEqual(
+            (hello["t"], hello["board"], hello["mode"]), ("hello", view, "view")
+        )
         self.assertEqual(drawer.frames[0]["mode"], "edit")
         self.assertEqual(seqs(viewer), [1])
         self.assertEqual(errors(viewer), ["read_only", "read_only"])
@@ -216,7 +230,8 @@ class AccessChangeTests(SynchronousTestCase):
 
         accesses = [f for f in a.frames if f["t"] == "access"]
         self.assertEqual(
-            [(f["mode"], f["locked"]) for f in accesses], [("view", True), ("edit", False)]
+            [(f["mode"], f["locked"]) for f in accesses],
+            [("view", True), ("edit", False)],
         )
         self.assertEqual(errors(a), ["read_only"])
         self.assertEqual(seqs(a), [1])
@@ -314,13 +329,17 @@ class DoorTests(SynchronousTestCase):
         An address holds at most its places; a connection past its ops per
         second is answered rate_limited and nothing more is stored.
         """
-        h = Harness(QuotaLimits(connections_per_address=2, ops_per_second_per_connection=3))
+        h = Harness(
+            QuotaLimits(connections_per_address=2, ops_per_second_per_connection=3)
+        )
         a = h.connect("/b/x", "drawer-01")
         h.connect("/b/x", "drawer-02")
         third = h.connect("/b/x", "drawer-03")
 
         for n in range(5):
-            a.sendMessage(json.dumps(line("drawer-01-%d" % (n,), "s%d" % (n,))).encode())
+            a.sendMessage(
+                json.dumps(line("drawer-01-%d" % (n,), "s%d" % (n,))).encode()
+            )
         h.settle()
 
         self.assertEqual(third.frames, [])

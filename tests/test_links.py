@@ -71,7 +71,9 @@ class LinkTests(SynchronousTestCase):
         edit, _, board = self.create()
         view = self.successResultOf(
             Deferred.fromCoroutine(
-                self.links.make_view(self.successResultOf(self.links.open(edit, False)), None)
+                self.links.make_view(
+                    self.successResultOf(self.links.open(edit, False)), None
+                )
             )
         )
 
@@ -81,7 +83,9 @@ class LinkTests(SynchronousTestCase):
 
         self.assertEqual((by_edit.board, by_edit.mode), (board, "edit"))
         self.assertEqual((by_name.board, by_name.mode), ("team-retro", "edit"))
-        self.assertEqual((by_view.board, by_view.mode, by_view.link), (board, "view", view.id))
+        self.assertEqual(
+            (by_view.board, by_view.mode, by_view.link), (board, "view", view.id)
+        )
         self.assertEqual(self.refused(self.links.open(view.id, False)).status, 404)
         self.assertEqual(self.refused(self.links.open(edit, True)).status, 404)
         self.assertEqual(self.refused(self.links.open("team-retro", True)).status, 404)
@@ -93,8 +97,10 @@ class LinkTests(SynchronousTestCase):
         """
         edit, _, _ = self.create()
         access = self.successResultOf(self.links.open(edit, False))
-        
-        view = self.successResultOf(Deferred.fromCoroutine(self.links.make_view(access, 60)))
+
+        view = self.successResultOf(
+            Deferred.fromCoroutine(self.links.make_view(access, 60))
+        )
         self.successResultOf(self.links.open(view.id, True))
 
         self.clock.now += 61
@@ -108,11 +114,15 @@ class LinkTests(SynchronousTestCase):
         After rotation the old edit link says it was replaced, a revoked
         view link says it was revoked; both are 410.
         """
-        
+
         edit, _, board = self.create()
         access = self.successResultOf(self.links.open(edit, False))
-        kept = self.successResultOf(Deferred.fromCoroutine(self.links.make_view(access, None)))
-        dropped = self.successResultOf(Deferred.fromCoroutine(self.links.make_view(access, None)))
+        kept = self.successResultOf(
+            Deferred.fromCoroutine(self.links.make_view(access, None))
+        )
+        dropped = self.successResultOf(
+            Deferred.fromCoroutine(self.links.make_view(access, None))
+        )
         self.successResultOf(self.store.remove_view(board, dropped.id))
 
         fresh = self.successResultOf(Deferred.fromCoroutine(self.links.rotate(access)))
@@ -120,10 +130,14 @@ class LinkTests(SynchronousTestCase):
         replaced = self.refused(self.links.open(edit, False))
         revoked = self.refused(self.links.open(dropped.id, True))
         rotated_away = self.refused(self.links.open(kept.id, True))
-        self.assertEqual((replaced.status, revoked.status, rotated_away.status), (410, 410, 410))
+        self.assertEqual(
+            (replaced.status, revoked.status, rotated_away.status), (410, 410, 410)
+        )
         self.assertIn("replaced", replaced.message)
         self.assertIn("revoked", revoked.message)
-        self.assertEqual(self.successResultOf(self.links.open(fresh, False)).board, board)
+        self.assertEqual(
+            self.successResultOf(self.links.open(fresh, False)).board, board
+        )
 
     def test_only_the_owner_key_manages_links(self) -> None:
         """
@@ -147,7 +161,7 @@ class LinkTests(SynchronousTestCase):
         """
         A view link lasts from a second to a year, or for good.
         """
-        
+
         edit, _, _ = self.create()
         access = self.successResultOf(self.links.open(edit, False))
 
@@ -184,5 +198,6 @@ class RedactionTests(SynchronousTestCase):
             self.assertIn(edit[:4].encode() + b"...", redacted)
         self.assertEqual(redacted_path(b"/static/js/main.js"), b"/static/js/main.js")
         self.assertNotIn(
-            edit.encode(), redacted_path(b"/admin/find?link=http%3A%2F%2Fx%2Fb%2F" + edit.encode())
+            edit.encode(),
+            redacted_path(b"/admin/find?link=http%3A%2F%2Fx%2Fb%2F" + edit.encode()),
         )

@@ -35,11 +35,22 @@ class History:
 
     def op(self, by: str, value: dict[str, Any]) -> int:
         seq = len(self.texts) + 1
-        self.texts.append(dumps(dict({"seq": seq, "by": by, "cid": "c%d" % (seq,)}, **value)))
+        self.texts.append(
+            dumps(dict({"seq": seq, "by": by, "cid": "c%d" % (seq,)}, **value))
+        )
         return seq
 
     def add(self, by: str, item_id: str, pts: Any = (0, 0, 5, 5), **fields: Any) -> int:
-        item = dict({"id": item_id, "kind": "line", "pts": list(pts), "color": "#000000", "width": 2}, **fields)
+        item = dict(
+            {
+                "id": item_id,
+                "kind": "line",
+                "pts": list(pts),
+                "color": "#000000",
+                "width": 2,
+            },
+            **fields,
+        )
         return self.op(by, {"op": "add", "item": item})
 
     def extend(self, by: str, item_id: str, pts: Any) -> int:
@@ -134,7 +145,19 @@ class PlanTests(SynchronousTestCase):
         stroke comes back as it was.
         """
         h = History()
-        h.op(B, {"op": "add", "item": {"id": "s", "kind": "path", "pts": [0, 0], "color": "#000000", "width": 2}})
+        h.op(
+            B,
+            {
+                "op": "add",
+                "item": {
+                    "id": "s",
+                    "kind": "path",
+                    "pts": [0, 0],
+                    "color": "#000000",
+                    "width": 2,
+                },
+            },
+        )
         start = h.extend(B, "s", [1, 1])
         h.extend(A, "s", [500, 500, 600, 600])
 
@@ -149,7 +172,13 @@ class PlanTests(SynchronousTestCase):
         extends, each within the limits.
         """
         limits = Limits(max_points_per_op=10)
-        item = {"id": "s", "kind": "path", "pts": list(range(50)), "color": "#000000", "width": 2}
+        item = {
+            "id": "s",
+            "kind": "path",
+            "pts": list(range(50)),
+            "color": "#000000",
+            "width": 2,
+        }
         ops = revert_ops(Revert(erase=["x"], restore=[item]), limits)
 
         self.assertEqual([op.kind for op in ops], ["erase", "add", "extend", "extend"])
@@ -172,8 +201,20 @@ class RevertTests(SynchronousTestCase):
         store.listen("b", lambda seq, text: heard.append(text))
         for n, by in enumerate([A, B, A, B]):
             frame = parse_frame(
-                dumps({"t": "op", "cid": "%s-%d" % (by, n), "op": "add",
-                       "item": {"id": "%s%d" % (by[0], n), "kind": "line", "pts": [0, 0, 1, 1], "color": "#000000", "width": 1}}),
+                dumps(
+                    {
+                        "t": "op",
+                        "cid": "%s-%d" % (by, n),
+                        "op": "add",
+                        "item": {
+                            "id": "%s%d" % (by[0], n),
+                            "kind": "line",
+                            "pts": [0, 0, 1, 1],
+                            "color": "#000000",
+                            "width": 1,
+                        },
+                    }
+                ),
                 Limits(),
             )
             assert isinstance(frame, OpFrame) and isinstance(frame.ops[0], Op)

@@ -48,7 +48,9 @@ class AddressTests(SynchronousTestCase):
             ("127.0.0.1", "6.6.6.6, junk, 10.1.2.3", "10.1.2.3"),
         ]
         for peer, forwarded, expected in cases:
-            self.assertEqual(client_address(peer, forwarded, PROXIES), expected, (peer, forwarded))
+            self.assertEqual(
+                client_address(peer, forwarded, PROXIES), expected, (peer, forwarded)
+            )
 
     def test_ipv6_counts_per_64(self) -> None:
         """
@@ -95,7 +97,8 @@ class LocalLimitTests(SynchronousTestCase):
         b = SharedRate(counts, 100, clock, "ops")
 
         admitted = [
-            self.successResultOf((a if n % 3 else b).take("192.0.2.1")) for n in range(400)
+            self.successResultOf((a if n % 3 else b).take("192.0.2.1"))
+            for n in range(400)
         ]
         other = self.successResultOf(a.take("192.0.2.2"))
         clock.advance(1.0)
@@ -146,7 +149,10 @@ class RedisCounterTests(TestCase):
         the count in Redis carries an expiry.
         """
         address = "198.51.100.%d" % (id(self) % 250,)
-        rates = [SharedRate(c, 40, reactor, "test-ops-%d" % (id(self),), 60) for c in self.daemons]
+        rates = [
+            SharedRate(c, 40, reactor, "test-ops-%d" % (id(self),), 60)
+            for c in self.daemons
+        ]
 
         admitted = 0
         for n in range(200):

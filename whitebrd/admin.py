@@ -136,7 +136,9 @@ class Admin:
                 "the admin token must be at least %d characters" % (MIN_TOKEN_CHARS,)
             )
         self._token = _digest(token)
-        self._csrf = hmac.new(token.encode("utf-8"), b"whitebrd admin form", "sha256").hexdigest()
+        self._csrf = hmac.new(
+            token.encode("utf-8"), b"whitebrd admin form", "sha256"
+        ).hexdigest()
         self.store = store
         self.factory = factory
         self.counters = counters
@@ -157,11 +159,19 @@ class Admin:
             return ("bearer" if self._matches(value) else None), False
         if scheme.lower() == "basic" and value:
             try:
-                user, _, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
+                user, _, password = (
+                    base64.b64decode(value, validate=True)
+                    .decode("utf-8")
+                    .partition(":")
+                )
             except (ValueError, UnicodeDecodeError):
                 return None, True
             if self._matches(password):
-                return (user if CLIENT_ID.fullmatch(user or "") or BOARD_ID.fullmatch(user or "") else "admin"), True
+                return (
+                    user
+                    if CLIENT_ID.fullmatch(user or "") or BOARD_ID.fullmatch(user or "")
+                    else "admin"
+                ), True
         return None, True
 
     def _matches(self, given: str) -> bool:
@@ -183,7 +193,9 @@ class Admin:
                 address=self._address(request),
             )
             request.setResponseCode(401)
-            request.setHeader(b"WWW-Authenticate", b'Basic realm="whitebrd admin", charset="UTF-8"')
+            request.setHeader(
+                b"WWW-Authenticate", b'Basic realm="whitebrd admin", charset="UTF-8"'
+            )
             request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
             for name, value in _SECURITY_HEADERS.items():
                 request.setHeader(name, value)
@@ -200,7 +212,11 @@ class Admin:
                 if action is None:
                     return NoResource()
                 return await self._act(
-                    request, who, basic, action.group(1).decode(), action.group(2).decode()
+                    request,
+                    who,
+                    basic,
+                    action.group(1).decode(),
+                    action.group(2).decode(),
                 )
             if path in (b"/admin", b"/admin/"):
                 return await self._list_page(request)
@@ -215,15 +231,21 @@ class Admin:
             if api is not None:
                 detail = await self._detail(api.group(1).decode())
                 if detail is None:
-                    return _json(request, 404, {"error": "not_found", "message": "no such board"})
+                    return _json(
+                        request, 404, {"error": "not_found", "message": "no such board"}
+                    )
                 return _json(request, 200, detail)
             return NoResource()
         except StoreUnavailable as e:
-            self.log.warn("Admin page failed, the store is unavailable: {error}", error=e)
+            self.log.warn(
+                "Admin page failed, the store is unavailable: {error}", error=e
+            )
             return _text(request, 503, "The store did not answer; try again.")
         except _Refused as e:
             if _wants_json(request):
-                return _json(request, e.status, {"error": "refused", "message": e.message})
+                return _json(
+                    request, e.status, {"error": "refused", "message": e.message}
+                )
             return _text(request, e.status, e.message)
 
     # Reading
@@ -250,7 +272,9 @@ class Admin:
         return dict(_info_json(info, online.get(board, 0)), authors=authors(texts))
 
     async def _find(self, request: IRequest) -> Any:
-        wanted = (request.args.get(b"link") or [b""])[0].decode("utf-8", "replace").strip()
+        wanted = (
+            (request.args.get(b"link") or [b""])[0].decode("utf-8", "replace").strip()
+        )
         match = _LINK_IN_TEXT.search(urlsplit(wanted).path or wanted)
         if match is None:
             raise _Refused(404, "That is not a board link or name.")
@@ -269,7 +293,7 @@ class Admin:
         for board in boards:
             key = board["board"]
             rows.append(
-                "<tr><td><a href=\"/admin/b/%s\">%s</a></td><td>%s</td><td>%d</td>"
+                '<tr><td><a href="/admin/b/%s">%s</a></td><td>%s</td><td>%d</td>'
                 "<td>%d</td><td>%s</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td></tr>"
                 % (
                     _e(quote(key)),
@@ -304,10 +328,11 @@ class Admin:
         people = []
         for person in detail["authors"]:
             texts = "".join(
-                "<li class=\"text\">%s</li>" % (_e(text[:500]),) for text in person["texts"][:50]
+                '<li class="text">%s</li>' % (_e(text[:500]),)
+                for text in person["texts"][:50]
             )
             people.append(
-                "<tr><td class=\"client\">%s</td><td>%d</td><td>%d</td><td><ul>%s</ul></td>"
+                '<tr><td class="client">%s</td><td>%d</td><td>%d</td><td><ul>%s</ul></td>'
                 "<td>%s</td></tr>"
                 % (
                     _e(person["client"]),
@@ -344,7 +369,9 @@ class Admin:
         )
         return _page(request, "Board " + key, body)
 
-    def _form(self, key: str, action: str, fields: str, label: str, css: str = "") -> str:
+    def _form(
+        self, key: str, action: str, fields: str, label: str, css: str = ""
+    ) -> str:
         return (
             '<form method="post" action="/admin/b/%s/%s"%s>'
             '<input type="hidden" name="csrf" value="%s">%s<button>%s</button></form>'
@@ -379,7 +406,7 @@ class Admin:
             "revert",
             '<input type="hidden" name="client" value="%s">'
             '<label>last <input name="minutes" type="number" min="1" max="%d" value="60"'
-            ' required> minutes</label> ' % (_e(client), MAX_REVERT_MINUTES),
+            " required> minutes</label> " % (_e(client), MAX_REVERT_MINUTES),
             "Revert",
         )
 
@@ -407,7 +434,9 @@ class Admin:
     ) -> Any:
         fields = self._fields(request)
         if basic and not hmac.compare_digest(fields.get("csrf", ""), self._csrf):
-            raise _Refused(403, "The form is stale or came from another site; reload the page.")
+            raise _Refused(
+                403, "The form is stale or came from another site; reload the page."
+            )
         address = self._address(request)
         now = self._clock.seconds()
         result: dict[str, Any] = {"board": board, "action": action}
@@ -422,7 +451,9 @@ class Admin:
         else:
             client = fields.get("client", "")
             if not CLIENT_ID.fullmatch(client):
-                raise _Refused(400, "client must be a client id: 8 to 40 of A-Z a-z 0-9 _ -")
+                raise _Refused(
+                    400, "client must be a client id: 8 to 40 of A-Z a-z 0-9 _ -"
+                )
             try:
                 minutes = float(fields.get("minutes", ""))
             except ValueError:
@@ -434,11 +465,14 @@ class Admin:
             since = now - 60.0 * minutes
             result.update(await revert(self.store, self.limits, board, client, since))
             result.update(client=client, minutes=minutes)
-            detail = " by client %s over the last %g minutes: %d erased, %d restored" % (
-                client,
-                minutes,
-                result["erased"],
-                result["restored"],
+            detail = (
+                " by client %s over the last %g minutes: %d erased, %d restored"
+                % (
+                    client,
+                    minutes,
+                    result["erased"],
+                    result["restored"],
+                )
             )
         self.log.info(
             "Admin {who} from {address}: {action} board {board}{detail}",

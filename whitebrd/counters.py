@@ -197,13 +197,15 @@ class RedisCounters(Counters):
     timeout and reconnection.
     """
 
-    def __init__(self, store: Any, clock: IReactorTime, daemon: Optional[str] = None) -> None:
+    def __init__(
+        self, store: Any, clock: IReactorTime, daemon: Optional[str] = None
+    ) -> None:
         self.daemon = daemon or secrets.token_hex(8)
         self._store = store
         self._clock = clock
 
     def add(self, name: str, amount: int, ttl_seconds: int) -> "Deferred[int]":
-        d = self._store.script(
+        d: "Deferred[Any]" = self._store.script(
             "count %s" % (name.split(":")[0],),
             _ADD_SCRIPT,
             ["wb:quota:{%s}" % (name,)],
@@ -213,7 +215,7 @@ class RedisCounters(Counters):
 
     def claim(self, group: str, member: str, limit: int) -> "Deferred[bool]":
         now = self._clock.seconds()
-        d = self._store.script(
+        d: "Deferred[Any]" = self._store.script(
             "claim a place",
             _CLAIM_SCRIPT,
             ["wb:claims:{%s}" % (group,)],
@@ -228,7 +230,7 @@ class RedisCounters(Counters):
         return d.addCallback(lambda reply: bool(int(reply)))
 
     def release(self, group: str, member: str) -> "Deferred[None]":
-        d = self._store.script(
+        d: "Deferred[Any]" = self._store.script(
             "release a place",
             "return redis.call('ZREM', KEYS[1], ARGV[1])",
             ["wb:claims:{%s}" % (group,)],
@@ -243,7 +245,7 @@ class RedisCounters(Counters):
         args: list[Any] = [repr(self._clock.seconds()), int(CLAIM_STALE_SECONDS)]
         for index, group in enumerate(groups, 1):
             args.extend("%d %s" % (index, member) for member in claims[group])
-        d = self._store.script(
+        d: "Deferred[Any]" = self._store.script(
             "refresh places",
             _REFRESH_SCRIPT,
             ["wb:claims:{%s}" % (group,) for group in groups],
@@ -255,7 +257,7 @@ class RedisCounters(Counters):
         args: list[Any] = [self.daemon, ONLINE_TTL_SECONDS]
         for board, people in sorted(counts.items()):
             args.extend([board, int(people)])
-        d = self._store.script(
+        d: "Deferred[Any]" = self._store.script(
             "report who is online",
             _REPORT_SCRIPT,
             ["wb:online:%s" % (self.daemon,), "wb:daemons"],
@@ -264,7 +266,9 @@ class RedisCounters(Counters):
         return d.addCallback(lambda _: None)
 
     def online(self) -> "Deferred[dict[str, int]]":
-        d = self._store.script("read who is online", _ONLINE_SCRIPT, ["wb:daemons"], [])
+        d: "Deferred[Any]" = self._store.script(
+            "read who is online", _ONLINE_SCRIPT, ["wb:daemons"], []
+        )
 
         def summed(reply: list[Any]) -> dict[str, int]:
             totals: dict[str, int] = {}

@@ -108,7 +108,11 @@ class Gate:
         )
 
     async def admit(
-        self, protocol: "BoardProtocol", request: ConnectionRequest, link: str, view: bool
+        self,
+        protocol: "BoardProtocol",
+        request: ConnectionRequest,
+        link: str,
+        view: bool,
     ) -> None:
         """
         Check a WebSocket handshake and fill in C{protocol.access},
@@ -209,11 +213,16 @@ class Gate:
                 continue
             by_link: dict[tuple[str, bool], list["BoardProtocol"]] = {}
             for protocol in protocols:
-                link = (protocol.access.link, protocol.access.kind == "view")
-                by_link.setdefault(link, []).append(protocol)
+                used = (protocol.access.link, protocol.access.kind == "view")
+                by_link.setdefault(used, []).append(protocol)
             for (link, view), group in by_link.items():
                 d = self.links.open(link, view)
-                d.addCallbacks(self._still, self._refused, (group,), None, (group,))
+                d.addCallbacks(
+                    self._still,
+                    self._refused,
+                    callbackArgs=(group,),
+                    errbackArgs=(group,),
+                )
                 d.addErrback(self._unexpected, key)
 
     def _still(self, access: Access, group: list["BoardProtocol"]) -> None:
@@ -236,8 +245,12 @@ class Gate:
             # when its channel reconnects.
             return
         failure.trap(LinkRefused)
+        refused = failure.value
+        assert isinstance(refused, LinkRefused)
         for protocol in group:
-            protocol.close_for(LINK_GONE, failure.value.message)
+            protocol.close_for(LINK_GONE, refused.message)
 
     def _unexpected(self, failure: Failure, board: str) -> None:
-        self.log.failure("Checking the links on board {board} failed", failure, board=board)
+        self.log.failure(
+            "Checking the links on board {board} failed", failure, board=board
+        )

@@ -172,7 +172,11 @@ class Access:
         Whether C{other} (checked later) leads the same visitor to the same
         board with the same rights.
         """
-        return (self.link, self.kind, self.board) == (other.link, other.kind, other.board)
+        return (self.link, self.kind, self.board) == (
+            other.link,
+            other.kind,
+            other.board,
+        )
 
 
 class Links:
@@ -185,7 +189,9 @@ class Links:
 
     log = Logger()
 
-    def __init__(self, store: IStore, clock: Optional[Callable[[], float]] = None) -> None:
+    def __init__(
+        self, store: IStore, clock: Optional[Callable[[], float]] = None
+    ) -> None:
         self.store = store
         self.clock = clock or time.time
 
@@ -202,7 +208,8 @@ class Links:
     def _access(self, target: LinkTarget, link: str, view: bool) -> Access:
         if target.kind == "gone":
             raise LinkRefused(
-                410, _GONE_MESSAGES.get(target.reason or "", "This link no longer works.")
+                410,
+                _GONE_MESSAGES.get(target.reason or "", "This link no longer works."),
             )
         assert target.board is not None
         if view != (target.kind == "view"):
@@ -213,7 +220,9 @@ class Links:
                 "This view link expired on %s UTC. Ask the board's owner for a new one."
                 % (time.strftime("%Y-%m-%d %H:%M", time.gmtime(target.expires)),),
             )
-        return Access(link, target.kind, target.board, target.locked, target.expires, target.owner)
+        return Access(
+            link, target.kind, target.board, target.locked, target.expires, target.owner
+        )
 
     async def create(self) -> tuple[str, str, str]:
         """
@@ -222,7 +231,9 @@ class Links:
         """
         for _ in range(5):
             edit, owner_key, board = new_link_id(), new_owner_key(), new_board_key()
-            if await self.store.create_board(board, edit, owner_digest(owner_key), self.clock()):
+            if await self.store.create_board(
+                board, edit, owner_digest(owner_key), self.clock()
+            ):
                 return edit, owner_key, board
         # 128 random bits do not collide; a store that says they do is broken.
         raise RuntimeError("the store refused five fresh board ids in a row")

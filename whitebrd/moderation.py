@@ -73,7 +73,9 @@ class Activity:
         # The next op tries again; a missed checkpoint only widens a revert.
         self._last.pop(board, None)
         if not failure.check(StoreUnavailable):
-            self.log.failure("Noting activity on board {board} failed", failure, board=board)
+            self.log.failure(
+                "Noting activity on board {board} failed", failure, board=board
+            )
 
 
 @dataclass
@@ -162,7 +164,9 @@ def revert_ops(plan: Revert, limits: Limits) -> list[Op]:
 
     step = limits.max_ids_per_erase
     for start in range(0, len(plan.erase), step):
-        values.append({"cid": cid(), "op": "erase", "ids": plan.erase[start : start + step]})
+        values.append(
+            {"cid": cid(), "op": "erase", "ids": plan.erase[start : start + step]}
+        )
     per_op = 2 * limits.max_points_per_op
     for item in plan.restore:
         pts = item["pts"]
@@ -171,12 +175,19 @@ def revert_ops(plan: Revert, limits: Limits) -> list[Op]:
         if item["kind"] == "path":
             for at in range(per_op, len(pts), per_op):
                 values.append(
-                    {"cid": cid(), "op": "extend", "id": item["id"], "pts": pts[at : at + per_op]}
+                    {
+                        "cid": cid(),
+                        "op": "extend",
+                        "id": item["id"],
+                        "pts": pts[at : at + per_op],
+                    }
                 )
     ops: list[Op] = []
     for start in range(0, len(values), limits.max_ops_per_frame):
         frame = parse_frame(
-            dumps({"t": "ops", "ops": values[start : start + limits.max_ops_per_frame]}),
+            dumps(
+                {"t": "ops", "ops": values[start : start + limits.max_ops_per_frame]}
+            ),
             limits,
         )
         assert isinstance(frame, OpFrame)
@@ -233,7 +244,8 @@ def authors(texts: list[str]) -> list[dict[str, Any]]:
         elif kind == "clear":
             visible.clear()
     people: dict[str, dict[str, Any]] = {
-        by: {"client": by, "ops": n, "items": 0, "texts": []} for by, n in counts.items()
+        by: {"client": by, "ops": n, "items": 0, "texts": []}
+        for by, n in counts.items()
     }
     for item_id, item in visible.items():
         person = people[drawn_by[item_id]]

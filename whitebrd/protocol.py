@@ -84,7 +84,7 @@ class BoardProtocol(WebSocketServerProtocol):
     _gone = False
     _closed_waiters: list[Deferred[None]] = []
 
-    def onConnect(self, request: ConnectionRequest) -> "Deferred[None]":
+    def onConnect(self, request: ConnectionRequest) -> "Deferred[None]":  # type: ignore[override]
         """
         Check the path, query, origin and link before the handshake
         completes; a bad one is refused with an HTTP status, so nothing

@@ -328,7 +328,7 @@ class ConnectionPlaces:
             if not held:
                 del self._held[address]
         d = self._counters.release("conns:" + address, member)
-        d.addErrback(lambda f: f.trap(StoreUnavailable))
+        d.addErrback(_quiet)
 
     def refresh(self) -> "Deferred[None]":
         """
@@ -336,7 +336,15 @@ class ConnectionPlaces:
         """
         claims = {"conns:" + a: sorted(members) for a, members in self._held.items()}
         d = self._counters.refresh(claims)
-        return d.addErrback(lambda f: f.trap(StoreUnavailable))
+        d.addErrback(_quiet)
+        return d
+
+
+def _quiet(failure: Failure) -> None:
+    """
+    The store did not answer: a place not given back lapses by itself.
+    """
+    failure.trap(StoreUnavailable)
 
 
 class Quotas:

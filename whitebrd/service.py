@@ -187,7 +187,7 @@ def _redacted_log_line(timestamp: str, request: Any) -> str:
     The access log's line for C{request}, with board and view ids cut
     short: an edit id is a password, and logs are read by many.
     """
-    return combinedLogFormatter(timestamp, _Redacted(request))
+    return str(combinedLogFormatter(timestamp, _Redacted(request)))
 
 
 class _Redacted:

@@ -59,7 +59,7 @@ def bearer(request: IRequest) -> Optional[str]:
     scheme, _, token = header.decode("latin-1").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    return token.strip()
+    return str(token.strip())
 
 
 class OwnerAPI:
@@ -100,7 +100,10 @@ class OwnerAPI:
             return _error(request, e.status, "not_owner", e.message)
         except StoreUnavailable:
             return _error(
-                request, 503, "storage_unavailable", "the store did not answer; try again"
+                request,
+                503,
+                "storage_unavailable",
+                "the store did not answer; try again",
             )
 
     async def _list(self, request: IRequest, access: Access) -> bytes:
@@ -112,7 +115,10 @@ class OwnerAPI:
             {
                 "edit": "/b/" + access.link,
                 "views": [
-                    dict(view_link_json(v), expired=v.expires is not None and v.expires <= now)
+                    dict(
+                        view_link_json(v),
+                        expired=v.expires is not None and v.expires <= now,
+                    )
                     for v in views
                 ],
             },

@@ -277,7 +277,9 @@ class WhitebrdApp:
             status, code, message = 503, "storage_unavailable", "the store did not answer"
         else:
             failure.trap(LinkRefused)
-            status, message = failure.value.status, failure.value.message
+            refused = failure.value
+            assert isinstance(refused, LinkRefused)
+            status, message = refused.status, refused.message
             code = "gone" if status == 410 else "not_found"
         if as_json:
             return _json_error(request, status, code, message)

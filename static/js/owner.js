@@ -94,7 +94,9 @@ export class OwnerApi {
     });
     const value = await answer.json();
     if (!answer.ok) {
-      const error = new Error(value.message || `the server answered ${answer.status}`);
+      const error = new Error(
+        value.message || `the server answered ${answer.status}`,
+      );
       error.status = answer.status;
       throw error;
     }

@@ -105,7 +105,11 @@ export class ShareDialog {
       "data-field": action,
     });
     input.addEventListener("focus", () => input.select());
-    const button = _el(d, "button", { text: "Copy", type: "button", "data-action": `copy-${action}` });
+    const button = _el(d, "button", {
+      text: "Copy",
+      type: "button",
+      "data-action": `copy-${action}`,
+    });
     button.addEventListener("click", () => _copy(value, this._notify, copied));
     return _el(d, "div", { className: "share-row" }, [
       _el(d, "label", { text: label }),
@@ -151,7 +155,11 @@ export class ShareDialog {
       "data-field": "owner-key",
       placeholder: "owner key",
     });
-    const use = _el(d, "button", { text: "Use", type: "button", "data-action": "use-owner-key" });
+    const use = _el(d, "button", {
+      text: "Use",
+      type: "button",
+      "data-action": "use-owner-key",
+    });
     use.addEventListener("click", async () => {
       const key = input.value.trim();
       try {
@@ -177,12 +185,24 @@ export class ShareDialog {
 
   async _owner(api, key) {
     const d = this._document;
-    const list = _el(d, "ul", { className: "share-views", "data-part": "views" });
+    const list = _el(d, "ul", {
+      className: "share-views",
+      "data-part": "views",
+    });
     const expiry = _el(d, "select", { "data-field": "expiry" });
     for (const [label, seconds] of EXPIRIES) {
-      expiry.append(_el(d, "option", { text: label, value: seconds === null ? "" : String(seconds) }));
+      expiry.append(
+        _el(d, "option", {
+          text: label,
+          value: seconds === null ? "" : String(seconds),
+        }),
+      );
     }
-    const make = _el(d, "button", { text: "New view link", type: "button", "data-action": "make-view" });
+    const make = _el(d, "button", {
+      text: "New view link",
+      type: "button",
+      "data-action": "make-view",
+    });
     make.addEventListener("click", async () => {
       const seconds = expiry.value === "" ? null : Number(expiry.value);
       try {
@@ -201,7 +221,9 @@ export class ShareDialog {
     rotate.addEventListener("click", () => this._rotate(api, key, rotate));
     this._body.append(
       _el(d, "section", { className: "share-owner" }, [
-        _el(d, "h3", { text: "View links: whoever has one can watch, not draw" }),
+        _el(d, "h3", {
+          text: "View links: whoever has one can watch, not draw",
+        }),
         list,
         _el(d, "div", { className: "share-line" }, [expiry, make]),
         _el(d, "h3", { text: "Owner key" }),
@@ -228,7 +250,11 @@ export class ShareDialog {
     }
     for (const view of views) {
       const url = this._url(view.url);
-      const revoke = _el(d, "button", { text: "Revoke", type: "button", "data-action": "revoke-view" });
+      const revoke = _el(d, "button", {
+        text: "Revoke",
+        type: "button",
+        "data-action": "revoke-view",
+      });
       revoke.addEventListener("click", async () => {
         try {
           await api.revoke(view.id);
@@ -237,11 +263,21 @@ export class ShareDialog {
           this._notify(error.message);
         }
       });
-      const copy = _el(d, "button", { text: "Copy", type: "button", "data-action": "copy-view" });
-      copy.addEventListener("click", () => _copy(url, this._notify, "View link"));
+      const copy = _el(d, "button", {
+        text: "Copy",
+        type: "button",
+        "data-action": "copy-view",
+      });
+      copy.addEventListener("click", () =>
+        _copy(url, this._notify, "View link"),
+      );
       list.append(
         _el(d, "li", { "data-view": view.id }, [
-          _el(d, "input", { readOnly: true, value: url, "data-field": "view-url" }),
+          _el(d, "input", {
+            readOnly: true,
+            value: url,
+            "data-field": "view-url",
+          }),
           _el(d, "span", { className: "expiry", text: _expiryText(view) }),
           copy,
           revoke,

@@ -309,7 +309,9 @@ class RedisLinks:
             links = []
             for view, value in found.items():
                 ends, made = value.split(" ")
-                links.append(ViewLink(view, None if ends == "-" else float(ends), float(made)))
+                links.append(
+                    ViewLink(view, None if ends == "-" else float(ends), float(made))
+                )
             return sorted(links, key=lambda link: (link.created, link.id))
 
         return d.addCallback(read)
@@ -413,7 +415,8 @@ class RedisLinks:
             watch.late = True
             failure.trap(defer.TimeoutError)
             raise StoreUnavailable(
-                "Redis did not confirm the subscription to %s in time" % (ACCESS_CHANNEL,)
+                "Redis did not confirm the subscription to %s in time"
+                % (ACCESS_CHANNEL,)
             )
 
         ready.addErrback(failed)
@@ -437,7 +440,11 @@ class RedisLinks:
     def _access_message(self, text: str) -> None:
         kind, _, board = text.partition(" ")
         if kind not in ("a", "d") or not board:
-            self.log.warn("Ignored a message on {channel}: {text}", channel=ACCESS_CHANNEL, text=text[:80])
+            self.log.warn(
+                "Ignored a message on {channel}: {text}",
+                channel=ACCESS_CHANNEL,
+                text=text[:80],
+            )
             return
         self._tell_access(board, kind == "d")
 
@@ -446,7 +453,9 @@ class RedisLinks:
             try:
                 listener(board, deleted)
             except Exception:
-                self.log.failure("An access listener failed on board {board}", board=board)
+                self.log.failure(
+                    "An access listener failed on board {board}", board=board
+                )
 
 
 def _target(reply: list[Any]) -> LinkTarget:
@@ -460,7 +469,9 @@ def _target(reply: list[Any]) -> LinkTarget:
     if kind == "e":
         return LinkTarget("edit", board, locked, owner)
     ends = reply[4].split(" ")[0]
-    return LinkTarget("view", board, locked, owner, None if ends == "-" else float(ends))
+    return LinkTarget(
+        "view", board, locked, owner, None if ends == "-" else float(ends)
+    )
 
 
 def _info(row: list[Any]) -> BoardInfo:

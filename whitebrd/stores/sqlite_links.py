@@ -93,7 +93,9 @@ class SQLiteLinks:
                 try:
                     listener(board, deleted)
                 except Exception:
-                    self.log.failure("An access listener failed on board {board}", board=board)
+                    self.log.failure(
+                        "An access listener failed on board {board}", board=board
+                    )
             return result
 
         return tell
@@ -113,7 +115,12 @@ class SQLiteLinks:
     ) -> "Deferred[bool]":
         check_link_and_board(view, board)
         d = self._run(
-            "add a view link to board %s" % (board,), _add_view, board, view, expires, now
+            "add a view link to board %s" % (board,),
+            _add_view,
+            board,
+            view,
+            expires,
+            now,
         )
         return d.addCallback(self._told(board))
 
@@ -130,7 +137,9 @@ class SQLiteLinks:
 
     def rotate(self, board: str, edit: str) -> "Deferred[bool]":
         check_link_and_board(edit, board)
-        d = self._run("rotate the edit link of board %s" % (board,), _rotate, board, edit)
+        d = self._run(
+            "rotate the edit link of board %s" % (board,), _rotate, board, edit
+        )
         return d.addCallback(self._told(board))
 
     def set_locked(self, board: str, locked: bool, now: float) -> "Deferred[None]":
@@ -145,7 +154,9 @@ class SQLiteLinks:
 
     def touch(self, board: str, now: float, seq: int) -> "Deferred[None]":
         check_board(board)
-        return self._run("note activity on board %s" % (board,), _touch, board, now, seq)
+        return self._run(
+            "note activity on board %s" % (board,), _touch, board, now, seq
+        )
 
     def seq_at(self, board: str, when: float, grain_seconds: float) -> "Deferred[int]":
         check_board(board)
@@ -182,7 +193,9 @@ def _create(txn: Any, board: str, edit: str, owner: str, now: float) -> bool:
     )
     if txn.fetchone()[0]:
         return False
-    txn.execute("INSERT INTO links (id, kind, target) VALUES (?, 'e', ?)", (edit, board))
+    txn.execute(
+        "INSERT INTO links (id, kind, target) VALUES (?, 'e', ?)", (edit, board)
+    )
     txn.execute(
         "INSERT INTO access (board, edit, owner, created) VALUES (?, ?, ?, ?)",
         (board, edit, owner, now),
@@ -239,7 +252,9 @@ def _add_view(
         "INSERT INTO views (board, id, expires, created) VALUES (?, ?, ?, ?)",
         (board, view, expires, now),
     )
-    txn.execute("INSERT INTO links (id, kind, target) VALUES (?, 'v', ?)", (view, board))
+    txn.execute(
+        "INSERT INTO links (id, kind, target) VALUES (?, 'v', ?)", (view, board)
+    )
     return True
 
 
@@ -258,7 +273,9 @@ def _views(txn: Any, board: str) -> list[ViewLink]:
         "SELECT id, expires, created FROM views WHERE board = ? ORDER BY created, id",
         (board,),
     )
-    return [ViewLink(view, expires, created) for view, expires, created in txn.fetchall()]
+    return [
+        ViewLink(view, expires, created) for view, expires, created in txn.fetchall()
+    ]
 
 
 def _rotate(txn: Any, board: str, edit: str) -> bool:
@@ -275,14 +292,18 @@ def _rotate(txn: Any, board: str, edit: str) -> bool:
     )
     if txn.fetchone()[0]:
         return False
-    txn.execute("UPDATE links SET kind = 'x', target = 'replaced' WHERE id = ?", (record[0],))
+    txn.execute(
+        "UPDATE links SET kind = 'x', target = 'replaced' WHERE id = ?", (record[0],)
+    )
     txn.execute(
         "UPDATE links SET kind = 'x', target = 'revoked'"
         " WHERE id IN (SELECT id FROM views WHERE board = ?)",
         (board,),
     )
     txn.execute("DELETE FROM views WHERE board = ?", (board,))
-    txn.execute("INSERT INTO links (id, kind, target) VALUES (?, 'e', ?)", (edit, board))
+    txn.execute(
+        "INSERT INTO links (id, kind, target) VALUES (?, 'e', ?)", (edit, board)
+    )
     txn.execute("UPDATE access SET edit = ? WHERE board = ?", (edit, board))
     return True
 
@@ -304,7 +325,16 @@ def _delete(txn: Any, board: str) -> None:
         " AND target = ?",
         (board,),
     )
-    for table in ("boards", "log", "items", "cids", "archive", "access", "views", "times"):
+    for table in (
+        "boards",
+        "log",
+        "items",
+        "cids",
+        "archive",
+        "access",
+        "views",
+        "times",
+    ):
         txn.execute("DELETE FROM %s WHERE board = ?" % (table,), (board,))
 
 
@@ -316,7 +346,8 @@ def _touch(txn: Any, board: str, now: float, seq: int) -> None:
         (board, now),
     )
     txn.execute(
-        "INSERT OR REPLACE INTO times (board, seq, at) VALUES (?, ?, ?)", (board, seq, now)
+        "INSERT OR REPLACE INTO times (board, seq, at) VALUES (?, ?, ?)",
+        (board, seq, now),
     )
     txn.execute(
         "DELETE FROM times WHERE board = ?1 AND seq < (SELECT seq FROM times"
@@ -360,14 +391,15 @@ FROM access AS a LEFT JOIN boards AS b ON b.board = a.board
 
 def _row_info(row: tuple[Any, ...]) -> BoardInfo:
     board, seq, items, size, named, created, active, locked = row
-    return BoardInfo(board, bool(named), seq, items, size, created, active, bool(locked))
+    return BoardInfo(
+        board, bool(named), seq, items, size, created, active, bool(locked)
+    )
 
 
 def _boards(txn: Any, limit: int) -> list[BoardInfo]:
     txn.execute("BEGIN")
     txn.execute(
-        _INFO_QUERY
-        + " ORDER BY max(coalesce(a.active, 0), coalesce(a.created, 0),"
+        _INFO_QUERY + " ORDER BY max(coalesce(a.active, 0), coalesce(a.created, 0),"
         " coalesce(a.indexed, 0)) DESC LIMIT ?",
         (limit,),
     )
