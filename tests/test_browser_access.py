@@ -15,6 +15,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from tests.redis_server import shared_redis
 from tests.support import start_daemon
+from tests.test_client_geometry import ClientModuleTestCase
 from tests.test_browser import (
     BLUE,
     CHROMIUM,
@@ -237,3 +238,74 @@ class ScriptTests(AccessBrowserTestCase):
         self.assertIn("No such view link", gone.page.inner_text("#message"))
         self.assertIsNone(self.flag(gone))
         self.assertEqual(page.errors + operator.errors + gone.errors, [])
+
+
+class AccessModuleTests(ClientModuleTestCase):
+    """
+    The client's DOM-free access modules, run as they are in Chromium.
+    """
+
+    def test_links_are_read_from_the_path(self) -> None:
+        """
+        /b/<id> is an edit link or name, /v/<id> a view link; anything else
+        is no board.
+        """
+        result = self.run_js(
+            {"a": "access.js"},
+            "return ['/b/team-retro', '/v/AbC_-9', '/b/x/', '/v/', '/b/a.b',"
+            " '/x/abc', '/b/' + 'a'.repeat(65)].map((p) => a.linkFromPath(p));",
+        )
+
+        self.assertEqual(
+            result,
+            [
+                {"id": "team-retro", "view": False, "path": "/b/team-retro"},
+                {"id": "AbC_-9", "view": True, "path": "/v/AbC_-9"},
+                {"id": "x", "view": False, "path": "/b/x"},
+                None,
+                None,
+                None,
+                None,
+            ],
+        )
+
+    def test_owner_keys_are_kept_per_edit_link_and_sent_as_bearer(self) -> None:
+        """
+        An owner key is kept under its edit id, moved on rotation, never
+        kept when malformed, and sent in an Authorization header.
+        """
+        result = self.run_js(
+            {"o": "owner.js"},
+            """
+            const storage = new FakeStorage();
+            const key = "k".repeat(43);
+            const kept = o.keepOwnerKey(storage, "edit1", key);
+            const bad = o.keepOwnerKey(storage, "edit2", "<script>");
+            o.keepOwnerKey(storage, "edit3", key, "edit1");
+            const calls = [];
+            const api = new o.OwnerApi("edit3", key, async (url, init) => {
+              calls.push([url, init.method, init.headers.Authorization, init.body]);
+              return { ok: true, status: 200, json: async () => ({ board: "edit4" }) };
+            });
+            const rotated = await api.rotate();
+            await api.makeView(3600);
+            return {
+              kept, bad, rotated, calls,
+              old: o.ownerKeyFor(storage, "edit1"),
+              moved: o.ownerKeyFor(storage, "edit3") === key,
+            };
+            """,
+        )
+
+        self.assertEqual(
+            (result["kept"], result["bad"], result["old"], result["moved"]),
+            (True, False, None, True),
+        )
+        self.assertEqual(result["rotated"], "edit4")
+        self.assertEqual(
+            result["calls"],
+            [
+                ["/b/edit3/rotate", "POST", "Bearer " + "k" * 43, None],
+                ["/b/edit3/links", "POST", "Bearer " + "k" * 43, '{"expires_in":3600}'],
+            ],
+        )
