@@ -452,6 +452,29 @@ class OriginTests(TestCase):
         self.assertEqual(own.hello["board"], "origin-test")
         own.close()
 
+    def test_every_answer_carries_the_security_headers(self) -> None:
+        """
+        Pages, error pages and JSON alike come with a policy that allows no
+        inline script and no framing, no sniffing and no referrer.
+        """
+        daemon = start_daemon(self)
+
+        for path in (
+            "/",
+            "/b/headers-test",
+            "/b/headers-test.json",
+            "/nope",
+            "/v/" + "x" * 22,
+            "/static/js/main.js",
+        ):
+            _, _, headers = daemon.get(path)
+            csp = headers["Content-Security-Policy"]
+            self.assertIn("frame-ancestors 'none'", csp, path)
+            self.assertIn("script-src 'self'", csp, path)
+            self.assertNotIn("unsafe-inline", csp, path)
+            self.assertEqual(headers["X-Content-Type-Options"], "nosniff", path)
+            self.assertEqual(headers["Referrer-Policy"], "no-referrer", path)
+
 
 class LimitTests(TwoDaemons, TestCase):
     """

@@ -17,7 +17,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.http import combinedLogFormatter
-from twisted.web.server import Site
+from twisted.web.server import Request, Site
 
 from whitebrd.admin import Admin
 from whitebrd.counters import counters_for
@@ -27,7 +27,7 @@ from whitebrd.links import Links, redacted_path
 from whitebrd.protocol import BoardFactory
 from whitebrd.quotas import Network, QuotaLimits, Quotas
 from whitebrd.stores import IStore
-from whitebrd.web import WhitebrdApp
+from whitebrd.web import WhitebrdApp, set_security_headers
 
 __all__ = ["WhitebrdService"]
 
@@ -104,6 +104,7 @@ class WhitebrdService(MultiService):
             )
         site = Site(
             WhitebrdApp(self.store, self.factory, admin=admin).resource(),
+            requestFactory=_Request,
             logFormatter=_redacted_log_line,
         )
         site.displayTracebacks = False
@@ -201,3 +202,15 @@ class _Redacted:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._request, name)
+
+
+class _Request(Request):
+    """
+    A request whose answer carries the security headers unless its route
+    sets its own: error pages and JSON too are never framed, sniffed or
+    sent on with a referrer.
+    """
+
+    def process(self) -> None:
+        set_security_headers(self)
+        super().process()

@@ -372,6 +372,14 @@ def _board_body(board_id: str, scene: Scene) -> bytes:
     return ('{"board":"%s",%s' % (board_id, scene.snapshot_text()[1:])).encode("utf-8")
 
 
+def set_security_headers(request: IRequest) -> None:
+    """
+    Give a page's answer the headers that keep it from running foreign
+    script, being framed, sniffed, or leaking its address in a referrer.
+    """
+    _set_security_headers(request)
+
+
 def _set_security_headers(request: IRequest) -> None:
     for name, value in _SECURITY_HEADERS.items():
         request.setHeader(name, value)
