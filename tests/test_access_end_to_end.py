@@ -269,10 +269,15 @@ class ViewLinkTests(TwoDaemons, TestCase):
         )
         again.until_seq(sent + 1, WAIT)
         self.assertEqual(len(self.a.board_json(fresh)["items"]), 6)
-        self.assertEqual(
-            request(self.a, "GET", "/b/%s/links" % (fresh,), None, owner(key))[0], 200
+        status, body, _ = request(
+            self.a, "POST", "/b/%s/links" % (fresh,), {"expires_in": 3600}, owner(key)
         )
+        self.assertEqual(status, 201)
+        watcher = ws(self.b, json.loads(body)["url"], "viewer-0002").join()
+        self.assertEqual(len(watcher.items), 6)
+        self.assertEqual(watcher.hello["mode"], "view")
         again.close()
+        watcher.close()
 
     def test_expired_view_link_fails_with_a_clear_message(self) -> None:
         """
