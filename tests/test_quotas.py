@@ -4,10 +4,8 @@ is counted by, and limits that hold when several daemons share the counts,
 in memory and on a real Redis.
 """
 
-from typing import Any
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 

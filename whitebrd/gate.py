@@ -13,11 +13,10 @@ a link that stopped working closes its connections with 4403, a deleted
 board closes all of them with 4410, a lock or unlock changes their mode.
 """
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
 from urllib.parse import urlsplit
 
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
-from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure

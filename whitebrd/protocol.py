@@ -84,7 +84,9 @@ class BoardProtocol(WebSocketServerProtocol):
     _gone = False
     _closed_waiters: list[Deferred[None]] = []
 
-    def onConnect(self, request: ConnectionRequest) -> "Deferred[None]":  # type: ignore[override]
+    def onConnect(  # type: ignore[override]
+        self, request: ConnectionRequest
+    ) -> "Deferred[None]":
         """
         Check the path, query, origin and link before the handshake
         completes; a bad one is refused with an HTTP status, so nothing
