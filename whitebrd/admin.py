@@ -89,9 +89,9 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _when(seconds: Optional[float]) -> str:
+def _when(seconds: Optional[float], missing: str = "never") -> str:
     if seconds is None:
-        return "never"
+        return missing
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
 
 
@@ -298,7 +298,7 @@ class Admin:
                 % (
                     _e(quote(key)),
                     _e(key),
-                    "name" if board["named"] else "link",
+                    "named" if board["named"] else "made",
                     board["items"],
                     board["seq"],
                     _e(_size(board["bytes"])),
@@ -313,7 +313,7 @@ class Admin:
             '<form class="find" method="get" action="/admin/find">'
             '<label>Find the board of a link or name <input name="link" required'
             ' autocomplete="off"></label> <button>Find</button></form>'
-            "<table><thead><tr><th>board</th><th>by</th><th>items</th><th>ops</th>"
+            "<table><thead><tr><th>board</th><th>kind</th><th>items</th><th>ops</th>"
             "<th>size</th><th>last activity</th><th>online</th><th></th><th></th></tr>"
             "</thead><tbody>%s</tbody></table>" % ("".join(rows),)
         )
@@ -344,7 +344,7 @@ class Admin:
             )
         body = (
             '<p><a href="/admin">All boards</a></p><h1>Board %s</h1>%s'
-            "<dl><dt>by</dt><dd>%s</dd><dt>items</dt><dd>%d</dd><dt>ops</dt><dd>%d</dd>"
+            "<dl><dt>kind</dt><dd>%s</dd><dt>items</dt><dd>%d</dd><dt>ops</dt><dd>%d</dd>"
             "<dt>size</dt><dd>%s</dd><dt>created</dt><dd>%s</dd><dt>last activity</dt>"
             "<dd>%s</dd><dt>online</dt><dd>%d</dd><dt>locked</dt><dd>%s</dd></dl>"
             '<div class="actions">%s%s</div>'
@@ -354,11 +354,11 @@ class Admin:
             % (
                 _e(key),
                 '<p class="notice">%s</p>' % (_e(notice),) if notice else "",
-                "name" if detail["named"] else "link (POST /boards)",
+                "named board" if detail["named"] else "made with New board",
                 detail["items"],
                 detail["seq"],
                 _e(_size(detail["bytes"])),
-                _e(_when(detail["created"])),
+                _e(_when(detail["created"], "-")),
                 _e(_when(detail["active"])),
                 detail["online"],
                 "yes" if detail["locked"] else "no",
