@@ -298,7 +298,7 @@ class Admin:
                 % (
                     _e(quote(key)),
                     _e(key),
-                    "named" if board["named"] else "made",
+                    "named" if board["named"] else "New board",
                     board["items"],
                     board["seq"],
                     _e(_size(board["bytes"])),
