@@ -9,6 +9,7 @@ and WebSockets on loopback, so they hold whatever the code inside does.
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -26,6 +27,17 @@ from websockets.sync.client import ClientConnection, connect
 REPO = Path(__file__).resolve().parent.parent
 SCENES = Path(os.environ.get("WHITEBRD_SCENES", str(REPO.parent / "shared" / "scenes")))
 ARTIFACTS = REPO / "test-artifacts"
+
+# The limits of a daemon whose test streams whole drawings from one client as
+# fast as it can, far past what a person drawing sends; see
+# whitebrd.quotas.QuotaLimits for the defaults.
+STREAMING_LIMITS = (
+    "--ops-per-second-per-connection",
+    "1000000",
+    "--ops-per-second-per-address",
+    "1000000",
+)
+
 
 def free_port() -> int:
     """
@@ -64,8 +76,11 @@ class Daemon:
     @ivar url: C{http://127.0.0.1:PORT}.
     """
 
-    def __init__(self, args: list[str], workdir: Path, port: Optional[int] = None) -> None:
+    def __init__(
+        self, args: list[str], workdir: Path, port: Optional[int] = None, tac: bool = False
+    ) -> None:
         self.args = list(args)
+        self.tac = tac
         self.workdir = workdir
         self.port = port or free_port()
         self.url = "http://127.0.0.1:%d" % (self.port,)
@@ -77,14 +92,13 @@ class Daemon:
         Start the daemon and wait until it answers C{/healthz}.
         """
         env = dict(os.environ, PYTHONPATH=str(REPO))
-        command = _twistd() + [
-            "--nodaemon",
-            "--pidfile=",
-            "--logfile=%s" % (self.logfile,),
-            "whitebrd",
-            "--listen",
-            "tcp:%d:interface=127.0.0.1" % (self.port,),
-        ] + self.args
+        command = _twistd() + ["--nodaemon", "--pidfile=", "--logfile=%s" % (self.logfile,)]
+        options = ["--listen", "tcp:%d:interface=127.0.0.1" % (self.port,)] + self.args
+        if self.tac:
+            command += ["--python", str(REPO / "whitebrd.tac")]
+            env["WHITEBRD_OPTIONS"] = " ".join(shlex.quote(o) for o in options)
+        else:
+            command += ["whitebrd"] + options
         self.process = subprocess.Popen(command, cwd=str(self.workdir), env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -20,9 +20,11 @@ from whitebrd.protocol import BoardFactory
 
 
 class _RecordingClient(WebSocketClientProtocol):
+    frames: list[dict[str, Any]] = []
+    closed: Optional[tuple[Any, Any]] = None
+
     def onConnect(self, response: Any) -> None:
-        self.frames: list[dict[str, Any]] = []
-        self.closed: Optional[tuple[Any, Any]] = None
+        self.frames = []
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         self.frames.append(json.loads(payload))
@@ -36,16 +38,12 @@ class Harness:
     One board server in memory, and clients connected to it through pumps.
     """
 
-    def __init__(self, limits: Optional[Limits] = None, tick_seconds: float = 0.0) -> None:
+    def __init__(self, limits: Optional[Limits] = None, **options: Any) -> None:
         self.clock = MemoryReactorClock()
         self.store = MemoryStore(limits)
         # No pings: Autobahn schedules them on the global reactor.
         self.factory = BoardFactory(
-            self.store,
-            limits or Limits(),
-            self.clock,
-            ping_interval_seconds=0,
-            tick_seconds=tick_seconds,
+            self.store, limits or Limits(), self.clock, ping_interval_seconds=0, **options
         )
         self.pumps: list[iosim.IOPump] = []
 
@@ -107,7 +105,10 @@ class FanOutTests(SynchronousTestCase):
         b = h.connect("b1", "bobby-001")
 
         self.assertEqual(kinds(b), ["hello", "state"])
-        self.assertEqual(b.frames[0], {"t": "hello", "board": "b1", "you": "bobby-001", "seq": 1})
+        self.assertEqual(
+            b.frames[0],
+            {"t": "hello", "board": "b1", "you": "bobby-001", "seq": 1, "mode": "edit"},
+        )
         self.assertEqual(b.frames[1]["seq"], 1)
         self.assertEqual([i["id"] for i in b.frames[1]["items"]], ["s1"])
 
@@ -301,6 +302,15 @@ class FanOutTests(SynchronousTestCase):
         self.assertEqual(kinds(b), ["hello", "ops"])
         self.assertEqual([op["seq"] for op in b.frames[1]["ops"]], [2, 3])
 
+    def test_since_zero_gets_state(self) -> None:
+        """
+        C{?since=0} is a first join: the client gets the board's state.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001", since=0)
+
+        self.assertEqual(kinds(a), ["hello", "state"])
+
     def test_since_beyond_the_board_gets_state(self) -> None:
         """
         A C{since} that is not a seq of this board gets the whole state.
@@ -398,6 +408,108 @@ class FanOutTests(SynchronousTestCase):
         self.assertEqual(a.frames[-1]["code"], "storage_unavailable")
         self.assertEqual(a.frames[-1]["cid"], "alice-001-1")
         self.assertEqual(kinds(b), ["hello", "state"])
+
+
+class BackPressureTests(SynchronousTestCase):
+    """
+    A slow store and a flooding client: order kept, nothing half-stored,
+    and abuse closed with the contract's code and a reason.
+    """
+
+    def test_ops_behind_a_failed_append_are_refused_in_order(self) -> None:
+        """
+        When the store times out on an C{add}, the C{extend}s queued behind
+        it are refused too, so a stroke never lands without its start.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        h.store.hold()
+        h.send(a, add("alice-001-1", "s1", [1, 1]))
+        h.send(a, {"t": "op", "cid": "alice-001-2", "op": "extend", "id": "s1", "pts": [2, 2]})
+
+        h.store.fail_held()
+        h.settle()
+
+        errors = [(f["code"], f["cid"]) for f in a.frames if f["t"] == "error"]
+        self.assertEqual(errors, [("storage_unavailable", "alice-001-1"), ("storage_unavailable", "alice-001-2")])
+        self.assertEqual(self.successResultOf(h.store.load("b1")).seq, 0)
+
+    def test_many_appends_in_flight_keep_their_order(self) -> None:
+        """
+        A burst is handed to the store without waiting op by op, and lands
+        in the order it was sent.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        h.store.hold()
+        h.send(a, add("alice-001-0", "s1", [0, 0]))
+        for n in range(1, 30):
+            h.send(a, {"t": "op", "cid": "alice-001-%d" % n, "op": "extend", "id": "s1", "pts": [n, n]})
+
+        h.store.release()
+        h.settle()
+
+        ops = [op for f in a.frames if f["t"] == "ops" for op in f["ops"]]
+        self.assertEqual([op["cid"] for op in ops], ["alice-001-%d" % n for n in range(30)])
+        self.assertEqual([f for f in a.frames if f["t"] == "error"], [])
+
+    def test_flood_is_closed_with_1008_and_a_reason(self) -> None:
+        """
+        A client that queues more ops than the store can take is closed
+        with 1008 and a reason it can show.
+        """
+        h = Harness(max_queued_ops=5)
+        a = h.connect("b1", "alice-001")
+        h.store.hold()
+
+        for n in range(7):
+            a.sendMessage(json.dumps(add("alice-001-%d" % n, "s%d" % n, [n, n])).encode())
+        h.settle()
+
+        assert a.closed is not None
+        self.assertEqual(a.closed[0], 1008)
+        self.assertIn("faster", a.closed[1])
+
+    def test_oversized_message_is_closed_with_1009(self) -> None:
+        """
+        A message past the size limit closes the connection with 1009.
+        """
+        h = Harness(Limits(max_message_bytes=1000))
+        a = h.connect("b1", "alice-001")
+
+        a.sendMessage(b'{"t":"cursor","x":1,"y":1,"pad":"' + b"x" * 2000 + b'"}')
+        h.settle()
+
+        assert a.closed is not None
+        self.assertEqual(a.closed[0], 1009)
+
+    def test_invalid_utf8_is_closed_with_1007(self) -> None:
+        """
+        A text message that is not UTF-8 closes the connection with 1007.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+
+        a.sendMessage(b'{"t":"cursor","x":1,"y":"\xff\xfe"}')
+        h.settle()
+
+        assert a.closed is not None
+        self.assertEqual(a.closed[0], 1007)
+
+    def test_shutdown_closes_with_1001(self) -> None:
+        """
+        A daemon going away closes its connections with 1001, so clients
+        reconnect, maybe elsewhere.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+
+        closed = h.factory.close_all()
+        h.settle()
+
+        assert a.closed is not None
+        self.assertEqual(a.closed[0], 1001)
+        self.successResultOf(closed)
 
 
 class HandshakeTests(SynchronousTestCase):

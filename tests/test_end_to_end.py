@@ -6,14 +6,24 @@ and on a real Redis.
 
 import itertools
 import json
+import os
 import secrets
+import tempfile
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from twisted.trial.unittest import TestCase
 
 from tests.redis_server import shared_redis
-from tests.support import Client, Daemon, excalidraw_items, start_daemon, stroke_ops
+from tests.support import (
+    STREAMING_LIMITS,
+    Client,
+    Daemon,
+    excalidraw_items,
+    start_daemon,
+    stroke_ops,
+)
 
 
 def new_board() -> str:
@@ -89,6 +99,30 @@ class HttpTests(TestCase):
             status, body, _ = self.daemon.get(path)
             self.assertEqual(status, 404, path)
             self.assertNotIn(b"root:", body)
+
+
+class TacTests(TestCase):
+    """
+    C{twistd -ny whitebrd.tac} runs the same service as C{twistd whitebrd}.
+    """
+
+    def test_tac_serves_boards(self) -> None:
+        """
+        The .tac daemon, configured through C{WHITEBRD_OPTIONS}, stores and
+        relays ops.
+        """
+        workdir = Path(tempfile.mkdtemp(dir=os.getcwd()))
+        daemon = Daemon(["--data", str(workdir / "tac.sqlite3")], workdir, tac=True)
+        self.addCleanup(daemon.stop)
+        daemon.start()
+        line = {"id": "l1", "kind": "line", "pts": [0, 0, 10, 10], "color": "#ff0000", "width": 3}
+
+        client = daemon.connect("tac-board", client="alice-0001").join()
+        client.send({"t": "op", "cid": "alice-0001-1", "op": "add", "item": line})
+        client.until_seq(1)
+
+        self.assertEqual(daemon.board_json("tac-board")["items"], [line])
+        self.assertTrue((workdir / "tac.sqlite3").exists())
 
 
 class BoardTestsMixin:
@@ -190,7 +224,7 @@ class SQLiteBoardTests(BoardTestsMixin, TestCase):
     """
 
     def setUp(self) -> None:
-        self.daemon = start_daemon(self)
+        self.daemon = start_daemon(self, *STREAMING_LIMITS)
 
 
 class RedisBoardTests(BoardTestsMixin, TestCase):
@@ -199,7 +233,7 @@ class RedisBoardTests(BoardTestsMixin, TestCase):
     """
 
     def setUp(self) -> None:
-        self.daemon = start_daemon(self, "--redis", shared_redis().url)
+        self.daemon = start_daemon(self, "--redis", shared_redis().url, *STREAMING_LIMITS)
 
 
 class TwoDaemonTests(TestCase):
@@ -212,8 +246,8 @@ class TwoDaemonTests(TestCase):
         Clients on each daemon see the other's strokes, with the same seqs.
         """
         url = shared_redis().url
-        first = start_daemon(self, "--redis", url)
-        second = start_daemon(self, "--redis", url)
+        first = start_daemon(self, "--redis", url, *STREAMING_LIMITS)
+        second = start_daemon(self, "--redis", url, *STREAMING_LIMITS)
         board = new_board()
         items = list(excalidraw_items("cardinality-sketch.excalidraw"))
         alice = first.connect(board, client="alice-0001").join()

@@ -24,6 +24,7 @@ from whitebrd.limits import Limits
 
 __all__ = [
     "BOARD_ID",
+    "BOARD_KEY",
     "CLIENT_ID",
     "CursorFrame",
     "FrameError",
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 BOARD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Where a board's data is kept: a named board's own id, or, for a board made
+# by POST /boards, an internal key with a dot in it, which no URL can name
+# (see whitebrd.links).
+BOARD_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,40}")
 ITEM_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _CID = re.compile(r"[A-Za-z0-9_.:-]{1,80}")
@@ -241,7 +246,7 @@ def _parse_op(value: Any, limits: Limits, extra: tuple[str, ...]) -> Op:
             "cid must be 1 to 80 of A-Z a-z 0-9 _ . : -, got %s" % (_shown(cid),),
         )
     kind = value.get("op")
-    if kind not in _OP_FIELDS:
+    if not isinstance(kind, str) or kind not in _OP_FIELDS:
         raise OpError(
             "bad_op",
             "op must be add, extend, erase or clear, got %s" % (_shown(kind),),
@@ -280,7 +285,7 @@ def _parse_item(item: Any, limits: Limits, cid: str) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise OpError("bad_item", "item must be a JSON object, got %s" % (_kind_of(item),), cid)
     kind = item.get("kind")
-    if kind not in _ITEM_KINDS:
+    if not isinstance(kind, str) or kind not in _ITEM_KINDS:
         raise OpError(
             "bad_item",
             "item.kind must be path, line, rect, ellipse or text, got %s"

@@ -8,6 +8,11 @@ order it arrived, and answers what the store refused with an C{error} frame.
 It never relays an op itself: an op reaches the board's connections, the
 sender's included, only once the store holds it, so a sender's own copy is
 its acknowledgement.
+
+Who may connect, and who may draw, is decided by L{whitebrd.gate} (origin,
+places per address, the link) and held in the connection's L{Access}; ops
+through a view link or on a locked board are answered C{read_only}, and ops
+past the rate limits of L{whitebrd.quotas} C{rate_limited}.
 """
 
 import re
@@ -19,7 +24,7 @@ from urllib.parse import unquote
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 from twisted.internet.defer import Deferred, DeferredList
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -33,12 +38,16 @@ from whitebrd.frames import (
     dumps,
     parse_frame,
 )
+from whitebrd.gate import Gate
 from whitebrd.limits import Limits
+from whitebrd.links import Access, Links
+from whitebrd.moderation import Activity
+from whitebrd.quotas import QuotaLimits, Quotas, TokenBucket
 from whitebrd.stores import Appended, IStore, StoreUnavailable
 
 __all__ = ["BoardFactory", "BoardProtocol", "WS_PATH"]
 
-WS_PATH = re.compile(r"/b/([A-Za-z0-9_-]{1,64})/ws")
+WS_PATH = re.compile(r"/([bv])/([A-Za-z0-9_-]{1,64})/ws")
 
 # Close codes of RFC 6455 that the contract names.
 _GOING_AWAY = 1001
@@ -50,8 +59,10 @@ class BoardProtocol(WebSocketServerProtocol):
     """
     One person's connection to one board.
 
-    @ivar board_id: the board, from the request path.
+    @ivar board_id: the board's internal key, from its link.
     @ivar client_id: the person, from C{?client=} or made here.
+    @ivar access: what the link lets this connection do.
+    @ivar address: the address the connection counts against.
     """
 
     # NB: Autobahn's own logger is self.log, filtered by txaio's level; ours
@@ -61,20 +72,30 @@ class BoardProtocol(WebSocketServerProtocol):
 
     board_id = ""
     client_id = ""
+    access: Access
+    address = ""
+    place: Optional[str] = None
+    expiry: Optional[IDelayedCall] = None
+    gone = False
+    _bucket: Optional[TokenBucket] = None
+    _refused_in_a_row = 0
     _board: Optional[Board] = None
     _since: Optional[int] = None
     _gone = False
     _closed_waiters: list[Deferred[None]] = []
 
-    def onConnect(self, request: ConnectionRequest) -> None:
+    def onConnect(  # type: ignore[override]
+        self, request: ConnectionRequest
+    ) -> "Deferred[None]":
         """
-        Check the path and query before the handshake completes; a bad one
-        is refused with an HTTP status, so nothing half-open lingers.
+        Check the path, query, origin and link before the handshake
+        completes; a bad one is refused with an HTTP status, so nothing
+        half-open lingers.
         """
         match = WS_PATH.fullmatch(unquote(request.path))
         if match is None:
             raise ConnectionDeny(404, "No such board")
-        self.board_id = match.group(1)
+        view, link = match.group(1) == "v", match.group(2)
 
         client = request.params.get("client", [None])[-1]
         if client is None or client == "":
@@ -91,8 +112,11 @@ class BoardProtocol(WebSocketServerProtocol):
 
         self._closed_waiters = []
         self._waiting: deque[Any] = deque()
-        # Ops handed to the store and not yet answered.
-        self._appending = 0
+        self._appending: deque[Op] = deque()
+        self._in_flight = 0
+        self._admitting = False
+        self._bucket = self.factory.quotas.connection_bucket()
+        return Deferred.fromCoroutine(self.factory.gate.admit(self, request, link, view))
 
     def onOpen(self) -> None:
         """
@@ -107,7 +131,8 @@ class BoardProtocol(WebSocketServerProtocol):
             self.factory.boards.release(board, self)
             return
         self._board = board
-        board.join(self, self._since)
+        self.factory.gate.arrived(self)
+        board.join(self, self._since, self.access.link, self.access.mode)
         while self._waiting and not self._gone:
             self._handle(self._waiting.popleft())
 
@@ -120,7 +145,7 @@ class BoardProtocol(WebSocketServerProtocol):
             )
         else:
             self.events.failure("Board {board} could not be opened", failure, board=self.board_id)
-        self.sendClose(_TRY_AGAIN_LATER, "the board's store is unavailable, try again")
+        self.close_with(_TRY_AGAIN_LATER, "the board's store is unavailable, try again")
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         """
@@ -131,7 +156,7 @@ class BoardProtocol(WebSocketServerProtocol):
             return
         if self._board is None:
             if len(self._waiting) >= self.factory.limits.max_ops_per_frame:
-                self.sendClose(_POLICY, "too many frames before the board opened")
+                self.close_with(_POLICY, "too many frames before the board opened")
                 return
             self._waiting.append(payload)
             return
@@ -144,13 +169,41 @@ class BoardProtocol(WebSocketServerProtocol):
             self._send_error(e)
             return
         if isinstance(frame, CursorFrame):
-            self._relay_cursor(frame)
+            # A viewer's pointer is nobody's business; a flood of cursors
+            # is dropped quietly.
+            if self.access.can_draw and self._bucket is not None and self._bucket.take():
+                self._relay_cursor(frame)
             return
         for op in frame.ops:
             if isinstance(op, OpError):
                 self._send_error(op)
+            elif not self.access.can_draw:
+                self._send_error(_read_only(self.access, op))
+            elif self._bucket is not None and not self._bucket.take():
+                self._rate_limited(op, "this connection")
             else:
+                self._refused_in_a_row = 0
                 self._queue(op)
+
+    def _rate_limited(self, op: Op, whose: str) -> None:
+        self._send_error(
+            OpError(
+                "rate_limited",
+                "too many ops from %s; the op was not stored, send it again in a"
+                " moment" % (whose,),
+                op.cid,
+            )
+        )
+        self._refused_in_a_row += 1
+        if self._refused_in_a_row > 2 * self.factory.quotas.limits.ops_per_second_per_connection:
+            self.events.warn(
+                "Client {client} on board {board} from {address} kept sending past"
+                " its rate limit; closing",
+                client=self.client_id,
+                board=self.board_id,
+                address=self.address,
+            )
+            self.close_with(_POLICY, "too many ops: slow down")
 
     def _relay_cursor(self, cursor: CursorFrame) -> None:
         assert self._board is not None
@@ -163,41 +216,77 @@ class BoardProtocol(WebSocketServerProtocol):
 
     def _queue(self, op: Op) -> None:
         """
-        Hand C{op} to the store at once, without waiting for the ops before
-        it: the store applies the appends of one caller in the order they
-        were made (see L{IStore.append}), so an C{extend} never overtakes
-        the C{add} it extends, and a fast drawer's ops share round trips to
-        the store instead of waiting for one each.
+        Hand ops to the store in the order they arrived, a bounded number at
+        a time: the store applies calls in the order they were made, so an
+        C{extend} never overtakes the C{add} it extends, and a burst does
+        not wait a round trip per op.
         """
-        if self._appending >= self.factory.max_queued_ops:
+        if len(self._appending) + self._in_flight >= self.factory.max_queued_ops:
             self.events.warn(
                 "Client {client} on board {board} sent ops faster than the store takes"
                 " them; closing",
                 client=self.client_id,
                 board=self.board_id,
             )
-            self.sendClose(_POLICY, "ops arrive faster than they can be stored")
+            self.close_with(_POLICY, "ops arrive faster than they can be stored")
             return
-        self._appending += 1
+        self._appending.append(op)
+        self._append_more()
+
+    def _append_more(self) -> None:
+        while (
+            self._appending
+            and not self._admitting
+            and self._in_flight < self.factory.max_appends_in_flight
+            and not self._gone
+        ):
+            op = self._appending.popleft()
+            self._in_flight += 1
+            admitted = self.factory.quotas.ops.take(self.address)
+            if admitted.called:
+                # The usual case: within this daemon's lease of the
+                # address's budget.
+                admitted.addCallback(self._admitted, op)
+            else:
+                # NB: the ops behind wait until this one is admitted, so
+                # that they reach the store in the order they came.
+                self._admitting = True
+                admitted.addCallback(self._admitted_later, op)
+
+    def _admitted_later(self, within: bool, op: Op) -> None:
+        self._admitting = False
+        self._admitted(within, op)
+        self._append_more()
+
+    def _admitted(self, within: bool, op: Op) -> None:
+        if not within:
+            self._in_flight -= 1
+            self._rate_limited(op, "your address")
+            return
         d = self.factory.store.append(self.board_id, self.client_id, op)
         d.addCallbacks(
             self._appended, self._append_failed, callbackArgs=(op,), errbackArgs=(op,)
         )
         d.addErrback(self._unexpected, "Handling an append's answer")
-        d.addBoth(self._append_done)
+        d.addBoth(self._settled)
 
-    def _append_done(self, _: object) -> None:
-        self._appending -= 1
+    def _settled(self, _: object) -> None:
+        self._in_flight -= 1
+        self._append_more()
 
     def _appended(self, appended: Appended, op: Op) -> None:
         if appended.duplicate:
+            # NB: after the board's next frame, so that when the op's first
+            # copy was stored just now, that copy (which may wait for the
+            # board's tick) reaches the sender before the ack.
             ack = dumps({"t": "ack", "cid": op.cid, "seq": appended.seq})
             if self._board is not None:
                 self._board.send_after_ops(self, ack)
             else:
-                self.send_text(ack)
+                self.factory.clock.callLater(0, self.send_text, ack)
             return
         assert appended.text is not None
+        self.factory.activity.appended(self.board_id, appended.seq)
         if self._board is not None:
             self._board.receive(appended.seq, appended.text)
 
@@ -213,13 +302,19 @@ class BoardProtocol(WebSocketServerProtocol):
                 error=failure.getErrorMessage(),
             )
             self.send_text(dumps({"t": "status", "saving": False, "message": "storage unavailable"}))
-            self._send_error(
-                OpError(
-                    "storage_unavailable",
-                    "the board's store did not answer; the op was not stored, send it again",
-                    op.cid,
+            # The ops queued behind this one would land without it (an
+            # extend without its add): refuse them too, in order, and let
+            # the client send them all again.
+            refused = [op] + list(self._appending)
+            self._appending.clear()
+            for each in refused:
+                self._send_error(
+                    OpError(
+                        "storage_unavailable",
+                        "the board's store did not answer; the op was not stored, send it again",
+                        each.cid,
+                    )
                 )
-            )
             return
         failure.raiseException()
 
@@ -240,14 +335,29 @@ class BoardProtocol(WebSocketServerProtocol):
         """
         Leave the board; it leaves memory with its last connection.
         """
-        self._gone = True
+        self._gone = self.gone = True
         self.factory.connections.discard(self)
+        self.factory.gate.left(self)
         closed, self._closed_waiters = self._closed_waiters, []
         for waiter in closed:
             waiter.callback(None)
         if self._board is not None:
             self.factory.boards.release(self._board, self)
             self._board = None
+
+    def close_for(self, code: int, reason: str) -> None:
+        """
+        Close because the link or board stopped being what it was.
+        """
+        if self.gone:
+            return
+        self.events.info(
+            "Closing client {client} on board {board}: {reason}",
+            client=self.client_id,
+            board=self.board_id,
+            reason=reason,
+        )
+        self.close_with(code, reason)
 
     # The Subscriber interface of whitebrd.boards.
 
@@ -259,8 +369,17 @@ class BoardProtocol(WebSocketServerProtocol):
         """
         closed: Deferred[None] = Deferred()
         self._closed_waiters.append(closed)
-        self.sendClose(_GOING_AWAY, "the server is shutting down")
+        self.close_with(_GOING_AWAY, "the server is shutting down")
         return closed
+
+    def close_with(self, code: int, reason: str) -> None:
+        """
+        Close with any of the contract's codes and a reason.  (Autobahn's
+        C{sendClose} admits only 1000 and 3000-4999, not 1001, 1008 or
+        1013.)
+        """
+        if self.state == self.STATE_OPEN:
+            self.sendCloseFrame(code=code, reasonUtf8=reason.encode("utf-8")[:123], isReply=False)
 
     def send_text(self, text: str) -> None:
         """
@@ -296,9 +415,14 @@ class BoardFactory(WebSocketServerFactory):
         reactor: IReactorTime,
         ping_interval_seconds: float = 30.0,
         max_queued_ops: int = 10_000,
+        max_appends_in_flight: int = 64,
+        gate: Optional[Gate] = None,
         tick_seconds: float = 0.0,
     ) -> None:
         """
+        @param gate: the checks at the door; by default, links over C{store}
+            with the default quotas counted in this process and origins
+            limited to the page's own host.
         @param tick_seconds: the least time between two C{ops} frames of a
             board (see L{whitebrd.boards}).
         """
@@ -306,8 +430,17 @@ class BoardFactory(WebSocketServerFactory):
         self.store = store
         self.limits = limits
         self.max_queued_ops = max_queued_ops
+        self.max_appends_in_flight = max_appends_in_flight
         self.connections: set[BoardProtocol] = set()
-        self._clock = reactor
+        self._clock = self.clock = reactor
+        if gate is None:
+            from whitebrd.counters import LocalCounters
+
+            quotas = Quotas(QuotaLimits(), LocalCounters(reactor), reactor)
+            gate = Gate(Links(store, reactor.seconds), quotas, reactor)
+        self.gate = gate
+        self.quotas = gate.quotas
+        self.activity = Activity(store, reactor)
         self.boards = BoardRegistry(
             store, self.prepare, reactor, limits.state_frame_bytes, tick_seconds
         )
@@ -316,7 +449,22 @@ class BoardFactory(WebSocketServerFactory):
             maxFramePayloadSize=limits.max_message_bytes,
             autoPingInterval=ping_interval_seconds,
             autoPingTimeout=ping_interval_seconds,
+            # Refuse abuse with a close code and reason (1007, 1009), not by
+            # dropping the TCP connection with no word.
+            failByDrop=False,
         )
+
+    def watch_access(self) -> "Deferred[None]":
+        """
+        Follow the store's access changes: a deleted board leaves memory,
+        and the gate checks the links in use again.
+        """
+        return self.store.watch_access(self._access_changed)
+
+    def _access_changed(self, board: Optional[str], deleted: bool) -> None:
+        if deleted and board is not None:
+            self.boards.evict(board)
+        self.gate.access_changed(board, deleted)
 
     def close_all(self, timeout_seconds: float = 5.0) -> Deferred[Any]:
         """
@@ -337,3 +485,11 @@ class BoardFactory(WebSocketServerFactory):
         Encode and frame C{text} once, for any number of connections.
         """
         return self.prepareMessage(text.encode("utf-8"))
+
+
+def _read_only(access: Access, op: Op) -> OpError:
+    if access.kind == "view":
+        message = "this is a view link: the board can be watched, not drawn on"
+    else:
+        message = "an administrator locked this board: it can be watched, not drawn on"
+    return OpError("read_only", message, op.cid)

@@ -1,6 +1,7 @@
 // Keeping the scene in step with the server: the connection's frames in,
 // this page's ops out through the outbox, and the seq the page holds.
 
+import { BOARD_DELETED, FINAL_CLOSES } from "./access.js";
 import { Connection } from "./connection.js";
 import { opFrame, parseFrame } from "./protocol.js";
 import { FrameTask, SLICE_MS } from "./schedule.js";
@@ -30,6 +31,7 @@ const CLOSE_REASONS = {
  * the console. `storage_unavailable` is handled on its own.
  */
 const ERROR_MESSAGES = {
+  read_only: "This board is read-only here: you can watch, not draw.",
   too_many_points: "This stroke is too long.",
   board_full: "This board is full.",
   duplicate_id: null,
@@ -61,9 +63,17 @@ export class BoardSync {
    * @param {(message: string) => void} options.notify shows a message
    * @param {() => void} options.changed called when `status`, `seq` or the
    *   outbox's length may have changed
+   * @param {string} [options.path] where the board's WebSocket hangs off:
+   *   "/b/<id>" (the default) or "/v/<id>" for a view link
+   * @param {(mode: string, locked: boolean) => void} [options.access]
+   *   called when the server says whether this page may draw
    */
   constructor(options) {
     this.board = options.board;
+    this._path = options.path || `/b/${options.board}`;
+    this._access = options.access || (() => {});
+    /** "edit" or "view", as the server last said. */
+    this.mode = "edit";
     this.clientId = options.clientId;
     this.scene = options.scene;
     this.renderer = options.renderer;
@@ -135,7 +145,7 @@ export class BoardSync {
     this._fresh = false;
     this._since = since;
     const client = encodeURIComponent(this.clientId);
-    let url = `${this._origin}/b/${this.board}/ws?client=${client}`;
+    let url = `${this._origin}${this._path}/ws?client=${client}`;
     if (since > 0) {
       url += `&since=${since}`;
     }
@@ -160,6 +170,13 @@ export class BoardSync {
     const reason = CLOSE_REASONS[event.code];
     if (reason) {
       this._notify(event.reason ? `${reason} (${event.reason})` : reason);
+    }
+    if (Object.hasOwn(FINAL_CLOSES, event.code)) {
+      // The link was replaced, revoked or expired: trying again cannot work.
+      this._notify(`${FINAL_CLOSES[event.code]} ${event.reason || ""}`.trim());
+      this.connection.stop();
+    } else if (event.code === BOARD_DELETED) {
+      this._notify("An administrator deleted this board.");
     }
     this._changed();
   }
@@ -221,6 +238,9 @@ export class BoardSync {
       case "error":
         this._error(frame);
         break;
+      case "access":
+        this._setMode(frame.mode, frame.locked);
+        break;
       case "status":
         if (this.saving && !frame.saving) {
           this._notify(NOT_SAVING);
@@ -233,9 +253,15 @@ export class BoardSync {
     }
   }
 
+  _setMode(mode, locked) {
+    this.mode = mode;
+    this._access(mode, locked);
+  }
+
   _hello(frame) {
     // The board opened, so its store answered.
     this.saving = true;
+    this._setMode(frame.mode, false);
     this._helloSeq = frame.seq;
     const expectState = this._since === 0 || this._since > frame.seq;
     if (!expectState && this.seq >= frame.seq) {
@@ -308,7 +334,7 @@ export class BoardSync {
         op.op === "add" &&
         this.scene.settle(op.item.id, this.outbox.pendingAdds())
       ) {
-        this.renderer.requestRedraw();
+        this.renderer.repaintSoon([this.scene.byId.get(op.item.id)]);
       }
       return true;
     }
@@ -344,11 +370,21 @@ export class BoardSync {
       this._notStored(frame.cid);
       return;
     }
+    if (frame.code === "rate_limited" && frame.cid) {
+      // Not stored, not lost: sent again after a pause.
+      this._notStored(frame.cid, "Drawing too fast: slowing down.");
+      return;
+    }
+    if (frame.code === "unknown_item" && this._waitsForAdd(frame.cid)) {
+      // Its add was not stored (the store failed, or it met a rate limit)
+      // and goes again first.
+      this._scheduleResend();
+      return;
+    }
     const entry = frame.cid ? this.outbox.take(frame.cid) : null;
     if (entry && entry.applied && entry.op.op === "add") {
       // Refused, so it is on no other screen: take it off this one.
-      this.scene.remove([entry.op.item.id]);
-      this.renderer.requestRedraw();
+      this.renderer.repaintSoon(this.scene.remove([entry.op.item.id]));
     }
     const message = Object.hasOwn(ERROR_MESSAGES, frame.code)
       ? ERROR_MESSAGES[frame.code]
@@ -365,24 +401,65 @@ export class BoardSync {
    * while (longer each time), unless the connection is replaced first,
    * which resends everything anyway.
    */
-  _notStored(cid) {
-    if (this.saving) {
-      this._notify(NOT_SAVING);
+  _notStored(cid, why) {
+    if (why) {
+      if (this._resendTimer === null) {
+        this._notify(why);
+      }
+    } else {
+      if (this.saving) {
+        this._notify(NOT_SAVING);
+      }
+      this.saving = false;
     }
-    this.saving = false;
     const entry = this.outbox.entries.find((e) => e.op.cid === cid);
     if (entry) {
       entry.sent = false;
     }
-    if (this._resendTimer === null) {
-      this._resendTimer = setTimeout(() => {
-        this._resendTimer = null;
-        if (this._caughtUp) {
-          this._sendUnsent();
-        }
-      }, this._resendDelay);
-      this._resendDelay = Math.min(RESEND_MAX_MS, this._resendDelay * 2);
+    this._scheduleResend();
+  }
+
+  /**
+   * Whether an op refused for naming an item the board lacks only came
+   * too early: an add of that item waits before it in the outbox. Such an
+   * op is kept, to be sent again after the add.
+   */
+  _waitsForAdd(cid) {
+    const { entries } = this.outbox;
+    const index = entries.findIndex((entry) => entry.op.cid === cid);
+    if (index < 0) {
+      return false;
     }
+    const op = entries[index].op;
+    const ids = new Set(op.op === "extend" ? [op.id] : op.ids || []);
+    for (let i = 0; i < index; i++) {
+      const earlier = entries[i].op;
+      if (earlier.op === "add" && ids.has(earlier.item.id)) {
+        entries[index].sent = false;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  _scheduleResend() {
+    if (this._resendTimer !== null) {
+      return;
+    }
+    this._resendTimer = setTimeout(() => {
+      this._resendTimer = null;
+      if (!this._caughtUp) {
+        return;
+      }
+      if (this.outbox.entries.some((entry) => entry.sent)) {
+        // Ops sent earlier still wait in the server's queue for the store;
+        // sending more copies would only lengthen it.
+        this._scheduleResend();
+        return;
+      }
+      this._sendUnsent();
+    }, this._resendDelay);
+    this._resendDelay = Math.min(RESEND_MAX_MS, this._resendDelay * 2);
   }
 
   _sendUnsent() {

@@ -2,7 +2,8 @@
 """
 Boards in an embedded SQLite file, for one daemon with no Redis.
 
-The file holds five tables::
+The file holds five tables for drawings (and four for links, see
+L{whitebrd.stores.sqlite_links})::
 
     boards   (board, seq, base, items, snapshot)  a row per board drawn on
     log      (board, seq, text)                   ops base+1 .. seq
@@ -47,6 +48,7 @@ from whitebrd.stores._shared import (
     unpack_chunk,
 )
 from whitebrd.stores.interface import Appended, IStore, OpListener, StoreUnavailable
+from whitebrd.stores.sqlite_links import LINKS_SCHEMA, SQLiteLinks
 
 __all__ = ["SQLiteStore"]
 
@@ -131,6 +133,7 @@ def _prepare(path: str) -> None:
         try:
             _configure(connection)
             connection.executescript(_SCHEMA)
+            connection.executescript(LINKS_SCHEMA)
         finally:
             connection.close()
     except sqlite3.Error as e:
@@ -138,7 +141,7 @@ def _prepare(path: str) -> None:
 
 
 @implementer(IStore)
-class SQLiteStore:
+class SQLiteStore(SQLiteLinks):
     """
     Boards in one SQLite file (see the module docstring for the tables).
 
