@@ -149,7 +149,8 @@ async def _join_all(
     pending = []
     for member in members:
         event = asyncio.Event()
-        path = "/b/%s-b%d/ws?client=%s" % (run, member.board, member.tag)
+        client_id = (member.tag + "-client")[-40:]
+        path = "/b/%s-b%d/ws?client=%s" % (run, member.board, client_id)
         member.client = await connect(port, path, _handler(member, counts, event))
         pending.append(event)
     if wait_state:
