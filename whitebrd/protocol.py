@@ -22,6 +22,7 @@ from typing import Any, Optional
 from urllib.parse import unquote
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from autobahn.websocket.protocol import WebSocketProtocol
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -391,8 +392,23 @@ class BoardProtocol(WebSocketServerProtocol):
     def send_prepared(self, prepared: Any) -> None:
         """
         Send a frame prepared once for the whole board.
+
+        This is the fan-out's inner loop, run once per connection per
+        frame.  On an open connection without compression, and with
+        nothing queued in Autobahn, the prepared frame's bytes go straight
+        to the transport: Autobahn's C{sendData} would build the colored
+        arguments of a debug log line first, which cost about as much as
+        the write itself (see C{docs/performance.md}).
         """
-        if not self._gone:
+        if self._gone:
+            return
+        if (
+            self.state == WebSocketProtocol.STATE_OPEN
+            and self._perMessageCompress is None
+            and not self.send_queue
+        ):
+            self.transport.write(prepared.payloadHybi)
+        else:
             self.sendPreparedMessage(prepared)
 
 
