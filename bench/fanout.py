@@ -201,7 +201,7 @@ def ramp(
     the server's limit.
     """
     servers = Servers(daemon_args)
-    held: dict[str, list[Optional[float]]] = {"whitebrd": [], "floor": []}
+    held: dict[str, list[float]] = {"whitebrd": [], "floor": []}
     steps: list[dict[str, Any]] = []
     try:
         for n in range(runs):
@@ -236,7 +236,8 @@ def ramp(
                     if not ok:
                         break
                     best = result
-                held[name].append(best["deliveries_per_second"] if best else None)
+                # A run in which not even the first step held holds nothing.
+                held[name].append(best["deliveries_per_second"] if best else 0.0)
     finally:
         servers.stop()
     summary = {name: summarize([{"held": v} for v in values], ["held"])["held"] for name, values in held.items()}

@@ -26,6 +26,10 @@ __all__ = [
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
+# The machine's load average when the scenario started: on a shared machine,
+# what else was running tells how far to trust the absolute figures.
+LOAD_AT_START = __import__("os").getloadavg()
+
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> Optional[float]:
     """
@@ -134,7 +138,8 @@ def machine() -> dict[str, Any]:
         "cpu_model": model,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "load_average": os.getloadavg(),
+        "load_average_at_start": LOAD_AT_START,
+        "load_average_at_end": os.getloadavg(),
     }
 
 
