@@ -17,7 +17,7 @@ frame, encoded and framed once for all subscribers.
 """
 
 from collections import deque
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, Iterator, Optional, Protocol
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -37,14 +37,24 @@ class Subscriber(Protocol):
 
     client_id: str
 
-    def send_text(self, text: str) -> None:
+    def send_text(self, text: str, live: bool = True) -> None:
         """
         Send one frame to this connection alone.
+
+        @param live: C{False} for a frame answering what the connection
+            asked for (its C{hello}, the ops it missed), which does not count
+            against its send buffer's bound.
         """
 
     def send_prepared(self, prepared: Any) -> None:
         """
         Send a frame prepared once for all of the board's connections.
+        """
+
+    def send_frames(self, frames: Iterator[str]) -> None:
+        """
+        Send C{frames} (the board's state) one at a time, as fast as the
+        connection's peer takes them, ahead of anything sent later.
         """
 
 
@@ -212,20 +222,20 @@ class Board:
             "you": subscriber.client_id,
             "seq": self.scene.seq,
         }
-        subscriber.send_text(dumps(hello))
+        subscriber.send_text(dumps(hello), live=False)
         missed = self._ops_after(since)
         if missed is None:
             self.send_state(subscriber)
         elif missed:
-            subscriber.send_text('{"t":"ops","ops":[%s]}' % (",".join(missed),))
+            subscriber.send_text('{"t":"ops","ops":[%s]}' % (",".join(missed),), live=False)
         self.subscribers.add(subscriber)
 
     def send_state(self, subscriber: Subscriber) -> None:
         """
-        Send the whole board to C{subscriber} as C{state} frames.
+        Send the whole board to C{subscriber} as C{state} frames, built one
+        at a time as its connection takes them.
         """
-        for frame in self.scene.state_frames(self._state_frame_bytes):
-            subscriber.send_text(frame)
+        subscriber.send_frames(self.scene.state_frames(self._state_frame_bytes))
 
     def _ops_after(self, since: Optional[int]) -> Optional[list[str]]:
         if since is None or since > self.scene.seq:
