@@ -16,12 +16,14 @@ from whitebrd.frames import Op, OpError, stored_text
 from whitebrd.limits import Limits
 from whitebrd.scene import Scene
 from whitebrd.stores import Appended, IStore, OpListener, StoreUnavailable
+from whitebrd.stores._shared import drawn_bytes
 
 
 class _Board:
     def __init__(self) -> None:
         self.log: list[str] = []
         self.points: dict[str, int] = {}
+        self.sizes: dict[str, int] = {}
         self.cids: dict[str, int] = {}
 
 
@@ -32,6 +34,8 @@ class MemoryStore:
 
     @ivar available: when C{False}, every call fails with
         L{StoreUnavailable}, as a store that does not answer would.
+    @ivar slow: when C{True}, appends wait (in order) until L{answer} is
+        called, as appends still in flight to a remote store do.
     """
 
     name = "memory"
@@ -39,6 +43,8 @@ class MemoryStore:
     def __init__(self, limits: Optional[Limits] = None) -> None:
         self.limits = limits or Limits()
         self.available = True
+        self.slow = False
+        self._waiting: list[tuple[Deferred[Appended], str, str, Op]] = []
         self._boards: dict[str, _Board] = {}
         self._listeners: dict[str, list[OpListener]] = {}
 
@@ -47,6 +53,22 @@ class MemoryStore:
             raise StoreUnavailable("the memory store is switched off")
 
     def append(self, board: str, by: str, op: Op) -> "Deferred[Appended]":
+        if self.slow:
+            waiting: Deferred[Appended] = Deferred()
+            self._waiting.append((waiting, board, by, op))
+            return waiting
+        return self._append(board, by, op)
+
+    def answer(self) -> None:
+        """
+        Let the appends that wait go through, in the order they were made.
+        """
+        self.slow = False
+        waiting, self._waiting = self._waiting, []
+        for d, board, by, op in waiting:
+            self._append(board, by, op).chainDeferred(d)
+
+    def _append(self, board: str, by: str, op: Op) -> "Deferred[Appended]":
         try:
             self._check()
             b = self._boards.setdefault(board, _Board())
@@ -61,13 +83,17 @@ class MemoryStore:
         b.cids[op.cid] = seq
         if op.kind == "add":
             b.points[op.item_ids[0]] = op.points
+            b.sizes[op.item_ids[0]] = drawn_bytes(op)
         elif op.kind == "extend":
             b.points[op.item_ids[0]] += op.points
+            b.sizes[op.item_ids[0]] += drawn_bytes(op)
         elif op.kind == "erase":
             for item_id in op.item_ids:
                 b.points.pop(item_id, None)
+                b.sizes.pop(item_id, None)
         else:
             b.points.clear()
+            b.sizes.clear()
         for listener in list(self._listeners.get(board, ())):
             listener(seq, text)
         return succeed(Appended(seq, text))
@@ -84,6 +110,11 @@ class MemoryStore:
             raise OpError("too_many_points", "the path is too long", op.cid)
         if op.kind == "erase" and not any(i in b.points for i in ids):
             raise OpError("unknown_item", "none of the items is on the board", op.cid)
+        if op.kind in ("add", "extend"):
+            if sum(b.points.values()) + op.points > self.limits.max_points_per_board:
+                raise OpError("board_full", "the board holds its limit of points", op.cid)
+            if sum(b.sizes.values()) + drawn_bytes(op) > self.limits.max_bytes_per_board:
+                raise OpError("board_full", "the board holds its limit of bytes", op.cid)
 
     def load(self, board: str) -> "Deferred[Scene]":
         try:
