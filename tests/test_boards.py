@@ -15,7 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.memory_store import MemoryStore
 from whitebrd.frames import stored_text
 from whitebrd.limits import Limits
-from whitebrd.protocol import BoardFactory
+from whitebrd.protocol import BoardFactory, BoardProtocol
 
 
 class _RecordingClient(WebSocketClientProtocol):
@@ -41,6 +41,7 @@ class Harness:
         # No pings: Autobahn schedules them on the global reactor.
         self.factory = BoardFactory(self.store, limits or Limits(), self.clock, ping_interval_seconds=0)
         self.pumps: list[iosim.IOPump] = []
+        self.servers: dict[_RecordingClient, BoardProtocol] = {}
 
     def connect(self, board: str, client: str, since: Optional[int] = None) -> _RecordingClient:
         url = "ws://127.0.0.1/b/%s/ws?client=%s" % (board, client)
@@ -57,6 +58,7 @@ class Harness:
             iosim.FakeTransport(protocol, isServer=False),
         )
         self.pumps.append(pump)
+        self.servers[protocol] = server
         self.settle()
         return protocol
 
@@ -310,10 +312,13 @@ class FanOutTests(SynchronousTestCase):
         seqs = [op["seq"] for f in b.frames if f["t"] == "ops" for op in f["ops"]]
         self.assertEqual(seqs, [1, 2, 3])
 
-    def test_store_down_tells_the_sender(self) -> None:
+    def test_store_down_holds_ops_and_stores_them_once_back(self) -> None:
         """
-        When the store does not answer, the sender is told its op was not
-        stored and that the board is not saving; nobody receives the op.
+        When the store does not answer, every page on the board is told it
+        is not saving and nobody receives the ops; the sender's connection
+        holds them in order, and once the store answers again they are
+        stored once and reach everyone, and the pages are told the board
+        saves again.
         """
         h = Harness()
         a = h.connect("b1", "alice-001")
@@ -321,11 +326,35 @@ class FanOutTests(SynchronousTestCase):
         h.store.available = False
 
         h.send(a, add("alice-001-1", "s1", [1, 1]))
+        h.send(a, {"t": "op", "cid": "alice-001-2", "op": "extend", "id": "s1", "pts": [2, 2]})
+        while_down = (kinds(a), kinds(b))
+        h.store.available = True
+        h.clock.advance(1)
+        h.settle()
 
-        self.assertEqual(a.frames[-2], {"t": "status", "saving": False, "message": "storage unavailable"})
-        self.assertEqual(a.frames[-1]["code"], "storage_unavailable")
-        self.assertEqual(a.frames[-1]["cid"], "alice-001-1")
-        self.assertEqual(kinds(b), ["hello", "state"])
+        saving = {"t": "status", "saving": False, "message": "storage unavailable: ops are kept and sent again"}
+        self.assertEqual(while_down, (["hello", "state", "status"], ["hello", "state", "status"]))
+        self.assertEqual(a.frames[2], saving)
+        for client in (a, b):
+            self.assertEqual(kinds(client)[3:], ["status", "ops"])
+            self.assertEqual(client.frames[3], {"t": "status", "saving": True})
+            self.assertEqual([op["cid"] for op in client.frames[4]["ops"]], ["alice-001-1", "alice-001-2"])
+        self.assertEqual(self.successResultOf(h.store.load("b1")).items()[0]["pts"], [1, 1, 2, 2])
+
+    def test_newcomer_while_store_is_down_is_told(self) -> None:
+        """
+        Someone joining a live board while its store is down gets the board
+        and is told at once that it is not saving.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        h.store.available = False
+        h.send(a, add("alice-001-1", "s1", [1, 1]))
+
+        b = h.connect("b1", "bobby-001")
+
+        self.assertEqual(kinds(b), ["hello", "state", "status"])
+        self.assertFalse(b.frames[2]["saving"])
 
 
 class HandshakeTests(SynchronousTestCase):
@@ -349,3 +378,183 @@ class HandshakeTests(SynchronousTestCase):
         h = Harness()
         c = h.connect("b1", "")
         self.assertRegex(c.frames[0]["you"], r"^[A-Za-z0-9_-]{8,40}$")
+
+
+def ops_of(client: _RecordingClient) -> list[dict[str, Any]]:
+    return [op for f in client.frames if f["t"] == "ops" for op in f["ops"]]
+
+
+class SlowReaderTests(SynchronousTestCase):
+    """
+    A connection whose peer stops reading is bounded and then given up; a
+    newcomer taking its time over a large board is not.
+    """
+
+    def test_reader_that_stops_is_closed_with_a_reason(self) -> None:
+        """
+        While one peer reads nothing, what waits for it grows only to the
+        bound; then it is closed (1008, with a reason) and the others go on
+        receiving every op.
+        """
+        h = Harness(Limits(max_send_buffer_bytes=2000))
+        a = h.connect("b1", "alice-001")
+        b = h.connect("b1", "bobby-001")
+        stuck = h.servers[b]._outgoing
+        assert stuck is not None
+        stuck.pauseProducing()
+
+        held = []
+        for n in range(40):
+            h.send(a, add("alice-001-%d" % (n,), "s%d" % (n,), [n, n]))
+            held.append(stuck.held_bytes)
+        stuck.resumeProducing()
+        h.settle()
+
+        self.assertLessEqual(max(held), 2000)
+        self.assertEqual(b.closed[0] if b.closed else None, 1008)
+        self.assertIn("reading too slowly", b.closed[1])
+        self.assertEqual([op["seq"] for op in ops_of(a)], list(range(1, 41)))
+        self.assertNotIn(h.servers[b], h.factory.boards.get("b1").subscribers)
+
+    def test_newcomer_on_a_large_board_is_not_taken_for_a_slow_reader(self) -> None:
+        """
+        A board many times the bound reaches a newcomer whose transport takes
+        one frame at a time, with live ops after it, and the newcomer stays.
+        """
+        h = Harness(Limits(max_send_buffer_bytes=2000, state_frame_bytes=1024))
+        a = h.connect("b1", "alice-001")
+        for n in range(200):
+            h.send(a, add("alice-001-%d" % (n,), "s%d" % (n,), [n, n, n + 1, n + 1]))
+
+        server = h.factory.buildProtocol(None)
+        original = BoardProtocol._write
+
+        def write_then_fill(self: BoardProtocol, frame: Any) -> None:
+            original(self, frame)
+            if self is server and self._outgoing is not None:
+                self._outgoing.pauseProducing()
+
+        self.patch(BoardProtocol, "_write", write_then_fill)
+        h.factory.buildProtocol = lambda addr: server  # type: ignore[method-assign]
+        b = h.connect("b1", "bobby-001")
+        h.send(a, add("alice-001-x", "sx", [1, 1]))
+        while server._outgoing is not None and len(server._outgoing):
+            server._outgoing.resumeProducing()
+            h.settle()
+
+        states = [f for f in b.frames if f["t"] == "state"]
+        self.assertIsNone(b.closed)
+        self.assertGreater(len(states), 5)
+        self.assertEqual(sum(len(f["items"]) for f in states), 200)
+        self.assertEqual(kinds(b)[-1], "ops")
+        self.assertEqual(ops_of(b)[-1]["seq"], 201)
+
+
+class FloodTests(SynchronousTestCase):
+    """
+    A connection's frames are limited by a token bucket: a flood is refused
+    with rate_limited, op by op, and cut off if it goes on; the others on
+    the board notice nothing.
+    """
+
+    def test_flood_is_refused_then_closed(self) -> None:
+        """
+        Past the burst, ops are answered rate_limited with their cids and not
+        stored; a flood that goes on is closed with 1008; the other person's
+        ops still go through.
+        """
+        h = Harness(Limits(ops_per_second=1, ops_burst=5))
+        a = h.connect("b1", "alice-001")
+        b = h.connect("b1", "bobby-001")
+
+        for n in range(8):
+            h.send(a, add("alice-001-%d" % (n,), "s%d" % (n,), [n, n]))
+        limited = [f for f in a.frames if f.get("code") == "rate_limited"]
+        for n in range(8, 20):
+            if a.closed is None:
+                h.send(a, add("alice-001-%d" % (n,), "s%d" % (n,), [n, n]))
+        h.send(b, add("bobby-001-1", "t1", [1, 1]))
+
+        self.assertEqual([f["cid"] for f in limited], ["alice-001-5", "alice-001-6", "alice-001-7"])
+        self.assertEqual(a.closed[0] if a.closed else None, 1008)
+        self.assertIn("too many messages", a.closed[1])
+        self.assertIsNone(b.closed)
+        self.assertEqual([op["cid"] for op in ops_of(b)], ["alice-001-%d" % (n,) for n in range(5)] + ["bobby-001-1"])
+
+    def test_batch_counts_each_op(self) -> None:
+        """
+        A batch takes a token per op, so batching does not get round the
+        limit.
+        """
+        h = Harness(Limits(ops_per_second=1, ops_burst=5))
+        a = h.connect("b1", "alice-001")
+        ops = [add("alice-001-%d" % (n,), "s%d" % (n,), [n, n]) for n in range(6)]
+        for op in ops:
+            del op["t"]
+
+        h.send(a, {"t": "ops", "ops": ops})
+
+        self.assertEqual([f.get("code") for f in a.frames if f["t"] == "error"], ["rate_limited"] * 6)
+        self.assertEqual(ops_of(a), [])
+
+
+class DrainTests(SynchronousTestCase):
+    """
+    Shutting down lets the ops already received be stored and their copies
+    go out before every connection is closed with 1001; new connections are
+    refused meanwhile.
+    """
+
+    def test_pending_appends_finish_before_1001(self) -> None:
+        """
+        An op still with the store when the daemon is asked to stop is
+        stored and acknowledged to its sender, and only then is the
+        connection closed with 1001.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        h.store.slow = True
+        h.send(a, add("alice-001-1", "s1", [1, 1]))
+
+        done = h.factory.close_all(timeout_seconds=10)
+        h.settle()
+        open_while_storing = a.closed is None
+        h.store.answer()
+        h.settle()
+
+        self.assertTrue(open_while_storing)
+        self.assertEqual([op["cid"] for op in ops_of(a)], ["alice-001-1"])
+        self.assertEqual(a.closed[0] if a.closed else None, 1001)
+        self.successResultOf(done)
+
+    def test_drain_gives_up_waiting_after_its_timeout(self) -> None:
+        """
+        A store that never answers does not hold the shutdown: after the
+        timeout every connection is closed with 1001 anyway, and the op stays
+        the client's to send again.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        h.store.slow = True
+        h.send(a, add("alice-001-1", "s1", [1, 1]))
+
+        done = h.factory.close_all(timeout_seconds=3)
+        h.clock.advance(3)
+        h.settle()
+
+        self.assertEqual(a.closed[0] if a.closed else None, 1001)
+        self.assertEqual(ops_of(a), [])
+        self.successResultOf(done)
+
+    def test_no_new_connection_while_draining(self) -> None:
+        """
+        A handshake that arrives while the daemon drains is refused, so the
+        client goes elsewhere.
+        """
+        h = Harness()
+        h.factory.close_all()
+
+        c = h.connect("b1", "carol-001")
+
+        self.assertFalse(hasattr(c, "frames") and c.frames)
+        self.assertEqual(len(h.factory.connections), 0)

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_protocol -*-
+# -*- test-case-name: tests.test_boards -*-
 """
 The board's WebSocket: one connection per person per board.
 
@@ -8,18 +8,32 @@ order it arrived, and answers what the store refused with an C{error} frame.
 It never relays an op itself: an op reaches the board's connections, the
 sender's included, only once the store holds it, so a sender's own copy is
 its acknowledgement.
+
+What could hurt the daemon or the others on a board is bounded here: frames
+and ops a connection may send (a token bucket, L{whitebrd.ratelimit}), what
+it may have waiting for the store, and what may wait for its peer to read
+(L{whitebrd.sending}).  While the store is down a connection holds its ops,
+in order, and tries them again until the store takes them; its page is told
+the board is not saving, and told again when it is.
 """
 
 import re
 import secrets
 from collections import deque
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 from urllib.parse import unquote
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from autobahn.util import encode_truncate
+from autobahn.websocket.compress import (
+    PerMessageDeflate,
+    PerMessageDeflateOffer,
+    PerMessageDeflateOfferAccept,
+)
+from autobahn.websocket.protocol import WebSocketProtocol
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
-from twisted.internet.defer import Deferred, DeferredList
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.defer import Deferred, DeferredList, succeed
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -30,10 +44,14 @@ from whitebrd.frames import (
     FrameError,
     Op,
     OpError,
+    OpFrame,
     dumps,
     parse_frame,
 )
+from whitebrd.health import StoreHealth
 from whitebrd.limits import Limits
+from whitebrd.ratelimit import TokenBucket, Verdict
+from whitebrd.sending import SendQueue
 from whitebrd.stores import Appended, IStore, StoreUnavailable
 
 __all__ = ["BoardFactory", "BoardProtocol", "WS_PATH"]
@@ -44,6 +62,58 @@ WS_PATH = re.compile(r"/b/([A-Za-z0-9_-]{1,64})/ws")
 _GOING_AWAY = 1001
 _POLICY = 1008
 _TRY_AGAIN_LATER = 1013
+
+# How long a connection waits before trying a held op again when nothing
+# says the store is back, doubling up to the longest.
+_RETRY_FIRST_SECONDS = 0.5
+_RETRY_LONGEST_SECONDS = 4.0
+
+# A compressed frame's sliding window, 2**9 bytes each way, the smallest
+# zlib allows: permessage-deflate then costs a connection no memory between
+# messages (see _LeanDeflate) and little during one.
+_DEFLATE_WINDOW_BITS = 9
+_DEFLATE_MEM_LEVEL = 4
+
+
+class _LeanDeflate(PerMessageDeflate):  # type: ignore[misc]
+    """
+    permessage-deflate without context takeover that lets go of its zlib
+    streams after each message: an idle connection holds none (a deflate
+    stream costs several KiB even with a small window).
+    """
+
+    def end_compress_message(self) -> bytes:
+        data: bytes = super().end_compress_message()
+        if self.server_no_context_takeover:
+            self._compressor = None
+        return data
+
+    def end_decompress_message(self) -> None:
+        super().end_decompress_message()
+        if self.client_no_context_takeover:
+            self._decompressor = None
+
+
+def _accept_deflate(offers: list[Any]) -> Optional[PerMessageDeflateOfferAccept]:
+    """
+    Take a client's permessage-deflate offer with no context takeover either
+    way and the smallest windows it allows.  The size limit applies to the
+    inflated message (Autobahn bounds inflation by it), so a small frame
+    that inflates past it closes the connection with 1009.
+    """
+    for offer in offers:
+        if isinstance(offer, PerMessageDeflateOffer):
+            return PerMessageDeflateOfferAccept(
+                offer,
+                request_no_context_takeover=offer.accept_no_context_takeover,
+                request_max_window_bits=(
+                    _DEFLATE_WINDOW_BITS if offer.accept_max_window_bits else 0
+                ),
+                no_context_takeover=True,
+                window_bits=_DEFLATE_WINDOW_BITS,
+                mem_level=_DEFLATE_MEM_LEVEL,
+            )
+    return None
 
 
 class BoardProtocol(WebSocketServerProtocol):
@@ -64,13 +134,17 @@ class BoardProtocol(WebSocketServerProtocol):
     _board: Optional[Board] = None
     _since: Optional[int] = None
     _gone = False
-    _closed_waiters: list[Deferred[None]] = []
+    _leaving = False
+    _accepted = False
+    _outgoing: Optional[SendQueue] = None
 
     def onConnect(self, request: ConnectionRequest) -> None:
         """
         Check the path and query before the handshake completes; a bad one
         is refused with an HTTP status, so nothing half-open lingers.
         """
+        if self.factory.draining:
+            raise ConnectionDeny(503, "The server is shutting down; try another")
         match = WS_PATH.fullmatch(unquote(request.path))
         if match is None:
             raise ConnectionDeny(404, "No such board")
@@ -89,27 +163,51 @@ class BoardProtocol(WebSocketServerProtocol):
                 raise ConnectionDeny(400, "since must be a seq, a whole number")
             self._since = int(since)
 
-        self._closed_waiters = []
-        self._waiting: deque[Any] = deque()
+        limits = self.factory.limits
+        self._closed_waiters: list[Deferred[None]] = []
+        self._idle_waiters: list[Deferred[None]] = []
+        self._early: deque[bytes] = deque()
         self._appending: deque[Op] = deque()
-        self._busy = False
+        self._appending_bytes = 0
+        self._in_flight: Optional[Deferred[Any]] = None
+        self._retry: Optional[IDelayedCall] = None
+        self._retry_seconds = _RETRY_FIRST_SECONDS
+        self._pumping = False
+        self._told_saving = True
+        self._bucket = TokenBucket(
+            self.factory.clock, limits.ops_per_second, limits.ops_burst
+        )
+        self._outgoing = SendQueue(
+            self._write, limits.max_send_buffer_bytes, self._too_slow
+        )
+        self._accepted = True
 
     def onOpen(self) -> None:
         """
-        Load the board if nobody here is on it, then join it.
+        Take over flow control of the transport, load the board if nobody
+        here is on it, then join it.
         """
+        assert self._outgoing is not None
+        # NB: the HTTP channel this connection was upgraded from is still the
+        # transport's producer; the send queue takes its place.
+        self.transport.unregisterProducer()
+        self.transport.registerProducer(self._outgoing, True)
+        if type(self._perMessageCompress) is PerMessageDeflate:
+            self._perMessageCompress.__class__ = _LeanDeflate
         self.factory.connections.add(self)
         d = self.factory.boards.open(self.board_id, self._since)
         d.addCallbacks(self._joined, self._open_failed)
 
     def _joined(self, board: Board) -> None:
-        if self._gone:
+        if self._gone or self._leaving:
             self.factory.boards.release(board, self)
             return
         self._board = board
         board.join(self, self._since)
-        while self._waiting and not self._gone:
-            self._handle(self._waiting.popleft())
+        if not self.factory.health.saving:
+            self.tell_saving(False)
+        while self._early and self._board is not None:
+            self._handle(self._early.popleft())
 
     def _open_failed(self, failure: Failure) -> None:
         if failure.check(StoreUnavailable):
@@ -120,20 +218,30 @@ class BoardProtocol(WebSocketServerProtocol):
             )
         else:
             self.events.failure("Board {board} could not be opened", failure, board=self.board_id)
-        self.sendClose(_TRY_AGAIN_LATER, "the board's store is unavailable, try again")
+        self.close_with(_TRY_AGAIN_LATER, "the board's store is unavailable, try again")
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         """
-        Take one frame; until the board is joined, frames wait in order.
+        Take one frame, if the connection's token bucket allows; until the
+        board is joined, frames wait in order.
         """
+        if self._gone or self._leaving:
+            return
+        verdict = self._bucket.take()
+        if verdict is Verdict.ABUSE:
+            self._flooded()
+            return
         if isBinary:
             self._send_error(FrameError("bad_frame", "binary frames are not part of the protocol"))
             return
+        if verdict is Verdict.REFUSED:
+            self._refuse_for_rate(payload)
+            return
         if self._board is None:
-            if len(self._waiting) >= self.factory.limits.max_ops_per_frame:
-                self.sendClose(_POLICY, "too many frames before the board opened")
+            if len(self._early) >= self.factory.limits.max_ops_per_frame:
+                self.close_with(_POLICY, "too many frames before the board opened")
                 return
-            self._waiting.append(payload)
+            self._early.append(payload)
             return
         self._handle(payload)
 
@@ -146,11 +254,59 @@ class BoardProtocol(WebSocketServerProtocol):
         if isinstance(frame, CursorFrame):
             self._relay_cursor(frame)
             return
+        if len(frame.ops) > 1:
+            # The frame took one token as it arrived; each further op takes
+            # its own.
+            verdict = self._bucket.take(len(frame.ops) - 1)
+            if verdict is Verdict.ABUSE:
+                self._flooded()
+                return
+            if verdict is Verdict.REFUSED:
+                self._refuse_ops(frame)
+                return
         for op in frame.ops:
             if isinstance(op, OpError):
                 self._send_error(op)
             else:
                 self._queue(op)
+
+    def _refuse_for_rate(self, payload: bytes) -> None:
+        """
+        The bucket is empty: refuse the frame's ops by cid, so the client
+        keeps them and sends them again later; a cursor is dropped.
+        """
+        try:
+            frame = parse_frame(payload, self.factory.limits)
+        except FrameError as e:
+            self._send_error(e)
+            return
+        if isinstance(frame, OpFrame):
+            self._refuse_ops(frame)
+
+    def _refuse_ops(self, frame: OpFrame) -> None:
+        for op in frame.ops:
+            if isinstance(op, OpError):
+                self._send_error(op)
+            else:
+                self._send_error(
+                    OpError(
+                        "rate_limited",
+                        "more than %d ops a second; the op was not stored, send it"
+                        " again in a moment" % (self.factory.limits.ops_per_second,),
+                        op.cid,
+                    )
+                )
+
+    def _flooded(self) -> None:
+        self.events.warn(
+            "Client {client} on board {board} kept sending past its rate limit"
+            " ({rate} a second, burst {burst}); closing",
+            client=self.client_id,
+            board=self.board_id,
+            rate=self.factory.limits.ops_per_second,
+            burst=self.factory.limits.ops_burst,
+        )
+        self.close_with(_POLICY, "too many messages: kept sending while rate limited")
 
     def _relay_cursor(self, cursor: CursorFrame) -> None:
         assert self._board is not None
@@ -161,66 +317,130 @@ class BoardProtocol(WebSocketServerProtocol):
                 prepared = prepared or self.factory.prepare(text)
                 other.send_prepared(prepared)
 
+    # Appending
+
     def _queue(self, op: Op) -> None:
         """
         Append ops one after another, in the order they arrived, so that an
         C{extend} never overtakes the C{add} it extends.
         """
-        if len(self._appending) >= self.factory.max_queued_ops:
+        if self.factory.draining:
+            # Not acknowledged, so the client sends it again elsewhere.
+            return
+        size = len(op.body)
+        if self._appending_bytes + size > self.factory.limits.max_pending_op_bytes:
             self.events.warn(
-                "Client {client} on board {board} sent ops faster than the store takes"
-                " them; closing",
+                "Client {client} on board {board} has {bytes} bytes of ops waiting"
+                " for the store; closing so it sends them again later",
                 client=self.client_id,
                 board=self.board_id,
+                bytes=self._appending_bytes + size,
             )
-            self.sendClose(_POLICY, "ops arrive faster than they can be stored")
+            self.close_with(
+                _TRY_AGAIN_LATER, "too many ops waiting for the store; send them again"
+            )
             return
         self._appending.append(op)
-        if not self._busy:
-            self._append_next()
+        self._appending_bytes += size
+        self._append_next()
 
     def _append_next(self) -> None:
-        if not self._appending or self._gone:
-            self._busy = False
+        """
+        Hand the oldest waiting op to the store, unless one is there already
+        or the connection waits to try again.
+        """
+        # NB: a store may answer before append() returns; the loop, not
+        # recursion, then takes the next op.
+        if self._pumping:
             return
-        self._busy = True
-        op = self._appending.popleft()
-        d = self.factory.store.append(self.board_id, self.client_id, op)
-        d.addCallbacks(
-            self._appended, self._append_failed, callbackArgs=(op,), errbackArgs=(op,)
-        )
-        d.addErrback(self._unexpected, "Handling an append's answer")
-        d.addBoth(lambda _: self._append_next())
+        self._pumping = True
+        try:
+            while (
+                self._appending
+                and self._in_flight is None
+                and self._retry is None
+                and not self._gone
+            ):
+                op = self._appending[0]
+                d = self._in_flight = self.factory.store.append(
+                    self.board_id, self.client_id, op
+                )
+                d.addCallbacks(
+                    self._appended, self._append_failed, callbackArgs=(op,), errbackArgs=(op,)
+                )
+                d.addErrback(self._unexpected, "Handling an append's answer")
+        finally:
+            self._pumping = False
+
+    def _done_with(self, op: Op) -> None:
+        self._in_flight = None
+        if self._appending and self._appending[0] is op:
+            self._appending.popleft()
+            self._appending_bytes -= len(op.body)
+        self._retry_seconds = _RETRY_FIRST_SECONDS
+        self._append_next()
+        if not self._appending:
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for waiter in waiters:
+                waiter.callback(None)
 
     def _appended(self, appended: Appended, op: Op) -> None:
+        self.factory.health.answered()
         if appended.duplicate:
             self.send_text(dumps({"t": "ack", "cid": op.cid, "seq": appended.seq}))
-            return
-        assert appended.text is not None
-        if self._board is not None:
-            self._board.receive(appended.seq, appended.text)
+        else:
+            assert appended.text is not None
+            if self._board is not None:
+                self._board.receive(appended.seq, appended.text)
+        self._done_with(op)
 
     def _append_failed(self, failure: Failure, op: Op) -> None:
-        if failure.check(OpError):
-            self._send_error(failure.value)
-            return
         if failure.check(StoreUnavailable):
-            self.events.warn(
-                "Op {cid} on board {board} not stored, the store is unavailable: {error}",
+            self._in_flight = None
+            self.events.debug(
+                "Op {cid} on board {board} not stored yet, the store is unavailable: {error}",
                 cid=op.cid,
                 board=self.board_id,
                 error=failure.getErrorMessage(),
             )
-            self.send_text(dumps({"t": "status", "saving": False, "message": "storage unavailable"}))
-            self._send_error(
-                OpError(
-                    "storage_unavailable",
-                    "the board's store did not answer; the op was not stored, send it again",
-                    op.cid,
+            self.factory.health.failed(failure)
+            if not self._gone and self._retry is None:
+                self._retry = self.factory.clock.callLater(
+                    self._retry_seconds, self.retry_now
                 )
-            )
+                self._retry_seconds = min(_RETRY_LONGEST_SECONDS, 2 * self._retry_seconds)
             return
-        failure.raiseException()
+        if failure.check(OpError):
+            self._send_error(failure.value)
+        else:
+            self.events.failure(
+                "Appending op {cid} to board {board} failed", failure, cid=op.cid, board=self.board_id
+            )
+        self._done_with(op)
+
+    def retry_now(self) -> bool:
+        """
+        Try the held ops again now (the store seems to be back).
+
+        @return: whether this connection holds ops.
+        """
+        if self._retry is not None:
+            if self._retry.active():
+                self._retry.cancel()
+            self._retry = None
+        self._append_next()
+        return bool(self._appending)
+
+    def appends_done(self) -> Deferred[None]:
+        """
+        Fires once the ops this connection received are all answered by the
+        store (stored, refused or given up with the connection).
+        """
+        if not self._appending or self._gone:
+            return succeed(None)
+        waiter: Deferred[None] = Deferred()
+        self._idle_waiters.append(waiter)
+        return waiter
 
     def _unexpected(self, failure: Failure, what: str) -> None:
         self.events.failure("{what} failed on board {board}", failure, what=what, board=self.board_id)
@@ -235,45 +455,147 @@ class BoardProtocol(WebSocketServerProtocol):
         )
         self.send_text(dumps(error.frame()))
 
+    def tell_saving(self, saving: bool) -> None:
+        """
+        Tell the page whether the board's ops are being saved, when that
+        changed for it.
+        """
+        if saving == self._told_saving or self._board is None:
+            return
+        self._told_saving = saving
+        if saving:
+            self.send_text('{"t":"status","saving":true}')
+        else:
+            self.send_text(
+                dumps(
+                    {
+                        "t": "status",
+                        "saving": False,
+                        "message": "storage unavailable: ops are kept and sent again",
+                    }
+                )
+            )
+
+    # Closing
+
+    def close_with(self, code: int, reason: str) -> None:
+        """
+        Close the connection with C{code} and C{reason}, taking nothing more
+        from it and sending it nothing more.
+        """
+        if self._leaving or self._gone:
+            return
+        self._leaving = True
+        if self._outgoing is not None:
+            self._outgoing.close()
+        self._leave_board()
+        if self.state == WebSocketProtocol.STATE_OPEN:
+            self.sendCloseFrame(code=code, reasonUtf8=encode_truncate(reason, 123), isReply=False)
+        elif self.state != WebSocketProtocol.STATE_CLOSED:
+            self.dropConnection(abort=True)
+
+    def _too_slow(self, held: int) -> None:
+        self.events.warn(
+            "Client {client} on board {board} reads too slowly: {bytes} bytes wait"
+            " for it; closing",
+            client=self.client_id,
+            board=self.board_id,
+            bytes=held,
+        )
+        # NB: the close frame waits behind what the transport holds; give a
+        # peer that reads again a ping interval to take it, then drop it.
+        self.closeHandshakeTimeout = max(
+            float(self.closeHandshakeTimeout), self.factory.ping_interval_seconds
+        )
+        self.close_with(_POLICY, "reading too slowly: %d bytes waiting" % (held,))
+
+    def _leave_board(self) -> None:
+        if not self._accepted:
+            return
+        if self._retry is not None and self._retry.active():
+            self._retry.cancel()
+        self._retry = None
+        self._appending.clear()
+        self._appending_bytes = 0
+        waiters, self._idle_waiters = self._idle_waiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+        if self._board is not None:
+            self.factory.boards.release(self._board, self)
+            self._board = None
+
     def onClose(self, wasClean: bool, code: Optional[int], reason: Optional[str]) -> None:
         """
         Leave the board; it leaves memory with its last connection.
         """
         self._gone = True
         self.factory.connections.discard(self)
-        closed, self._closed_waiters = self._closed_waiters, []
+        if self._outgoing is not None:
+            self._outgoing.close()
+        self._leave_board()
+        closed, self._closed_waiters = getattr(self, "_closed_waiters", []), []
         for waiter in closed:
             waiter.callback(None)
-        if self._board is not None:
-            self.factory.boards.release(self._board, self)
-            self._board = None
 
-    # The Subscriber interface of whitebrd.boards.
-
-    def going_away(self) -> Deferred[None]:
+    def going_away(self, timeout_seconds: float) -> Deferred[None]:
         """
-        Close with 1001 so that the client reconnects, maybe elsewhere.
+        Close with 1001 (going away) so that the client reconnects, maybe to
+        another daemon, once the ops it sent are answered and their copies
+        handed to the transport, or after C{timeout_seconds} at the latest.
 
         @return: a Deferred that fires once the connection is closed.
         """
         closed: Deferred[None] = Deferred()
+        if self._gone:
+            closed.callback(None)
+            return closed
         self._closed_waiters.append(closed)
-        self.sendClose(_GOING_AWAY, "the server is shutting down")
+
+        def close(_: object = None) -> None:
+            if timer.active():
+                timer.cancel()
+            self.close_with(_GOING_AWAY, "the server is shutting down")
+
+        timer = self.factory.clock.callLater(timeout_seconds, close)
+        done = self.appends_done()
+        # One more turn of the reactor: the board sends what it stored in
+        # the turn after the store answered.
+        done.addCallback(lambda _: self.factory.clock.callLater(0, close))
         return closed
 
-    def send_text(self, text: str) -> None:
+    # The Subscriber interface of whitebrd.boards.
+
+    def _write(self, frame: Any) -> None:
+        if isinstance(frame, bytes):
+            self.sendMessage(frame)
+        else:
+            self.sendPreparedMessage(frame)
+
+    def send_text(self, text: str, live: bool = True) -> None:
         """
         Send one frame to this connection.
         """
-        if not self._gone:
-            self.sendMessage(text.encode("utf-8"))
+        if not self._gone and self._outgoing is not None:
+            data = text.encode("utf-8")
+            self._outgoing.push(data, len(data), live)
 
     def send_prepared(self, prepared: Any) -> None:
         """
         Send a frame prepared once for the whole board.
         """
-        if not self._gone:
-            self.sendPreparedMessage(prepared)
+        if not self._gone and self._outgoing is not None:
+            self._outgoing.push(prepared, len(prepared.payloadHybi))
+
+    def send_frames(self, frames: Iterator[str]) -> None:
+        """
+        Send C{frames} one at a time, each once the transport took the one
+        before; they do not count against the send buffer's bound.
+        """
+        if not self._gone and self._outgoing is not None:
+            self._outgoing.push_stream(
+                (data, len(data), False)
+                for data in (text.encode("utf-8") for text in frames)
+            )
 
 
 class BoardFactory(WebSocketServerFactory):
@@ -283,6 +605,9 @@ class BoardFactory(WebSocketServerFactory):
     @ivar boards: the boards live in this process.
     @ivar store: where ops are kept.
     @ivar limits: the bounds frames and boards are held to.
+    @ivar health: whether the store takes ops now.
+    @ivar draining: C{True} once the daemon is shutting down: no new
+        connection is taken, no new op is stored.
     """
 
     protocol = BoardProtocol
@@ -294,34 +619,53 @@ class BoardFactory(WebSocketServerFactory):
         limits: Limits,
         reactor: IReactorTime,
         ping_interval_seconds: float = 30.0,
-        max_queued_ops: int = 10_000,
     ) -> None:
         super().__init__(reactor=reactor)
         self.store = store
         self.limits = limits
-        self.max_queued_ops = max_queued_ops
+        self.clock = reactor
+        self.ping_interval_seconds = ping_interval_seconds
         self.connections: set[BoardProtocol] = set()
-        self._clock = reactor
+        self.draining = False
         self.boards = BoardRegistry(store, self.prepare, reactor, limits.state_frame_bytes)
+        self.health = StoreHealth(store, reactor, self._saving_changed, self._retry_held)
         self.setProtocolOptions(
             maxMessagePayloadSize=limits.max_message_bytes,
             maxFramePayloadSize=limits.max_message_bytes,
             autoPingInterval=ping_interval_seconds,
             autoPingTimeout=ping_interval_seconds,
+            # Send the close code and reason (1007, 1009) rather than
+            # dropping the TCP connection, so the client can say why.
+            failByDrop=False,
+            perMessageCompressionAccept=_accept_deflate,
         )
 
-    def close_all(self, timeout_seconds: float = 5.0) -> Deferred[Any]:
-        """
-        Close every connection with 1001 (going away).
+    def _saving_changed(self, saving: bool) -> None:
+        for connection in list(self.connections):
+            connection.tell_saving(saving)
 
-        @return: a Deferred that fires once all are closed, or after
-            C{timeout_seconds} at the latest.
+    def _retry_held(self) -> bool:
+        held = False
+        for connection in list(self.connections):
+            held = connection.retry_now() or held
+        return held
+
+    def close_all(self, timeout_seconds: float = 10.0) -> Deferred[Any]:
         """
-        closing = [c.going_away() for c in list(self.connections)]
+        Drain: take no new connection or op, let the store answer the ops
+        already received, then close every connection with 1001 (going
+        away).
+
+        @return: a Deferred that fires once all are closed, or a little
+            after C{timeout_seconds} at the latest.
+        """
+        self.draining = True
+        self.health.stop()
+        closing = [c.going_away(timeout_seconds) for c in list(self.connections)]
         if closing:
             self.events.info("Closing {count} connections: shutting down", count=len(closing))
         d: Deferred[Any] = DeferredList(closing, consumeErrors=True)
-        d.addTimeout(timeout_seconds, self._clock, onTimeoutCancel=lambda *_: None)
+        d.addTimeout(timeout_seconds + 2.0, self.clock, onTimeoutCancel=lambda *_: None)
         return d
 
     def prepare(self, text: str) -> Any:

@@ -46,6 +46,7 @@ class WhitebrdService(MultiService):
         make_store: StoreMaker,
         limits: Limits,
         ping_interval_seconds: float = 30.0,
+        drain_seconds: float = 10.0,
     ) -> None:
         super().__init__()
         self._reactor = reactor
@@ -53,6 +54,7 @@ class WhitebrdService(MultiService):
         self._make_store = make_store
         self._limits = limits
         self._ping_interval_seconds = ping_interval_seconds
+        self._drain_seconds = drain_seconds
 
     def startService(self) -> None:
         """
@@ -84,14 +86,18 @@ class WhitebrdService(MultiService):
 
     def stopService(self) -> Deferred[None]:
         """
-        Stop listening, tell every connection the daemon is going away
-        (1001), then close the store.
+        Drain: refuse new connections (the ports close, a handshake under
+        way is answered 503), let the store answer the ops already received
+        and their copies go out, close every connection with 1001 (going
+        away) so that clients reconnect elsewhere, then close the store.
         """
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
+        if self.factory is not None:
+            self.factory.draining = True
         await super().stopService()
         if self.factory is not None:
-            await self.factory.close_all()
+            await self.factory.close_all(self._drain_seconds)
         if self.store is not None:
             await self.store.close()

@@ -40,7 +40,15 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _days(value: str) -> float:
+    number = float(value)
+    if not number >= 0:
+        raise ValueError("must be 0 or more")
+    return number
+
+
 _positive_int.coerceDoc = "A whole number, 1 or more."  # type: ignore[attr-defined]
+_days.coerceDoc = "A number of days, 0 or more; 0 keeps it for good."  # type: ignore[attr-defined]
 _positive_float.coerceDoc = "A number of seconds, more than 0."  # type: ignore[attr-defined]
 
 
@@ -71,6 +79,8 @@ class Options(usage.Options):
         ["data", None, DEFAULT_DATA, "The SQLite file for the embedded store, used without --redis."],
         ["store-timeout", None, 5.0, "Seconds a store call may take before it counts as failed.", _positive_float],
         ["ping-interval", None, 30.0, "Seconds between WebSocket pings that find dead peers.", _positive_float],
+        ["drain-seconds", None, 10.0, "On SIGTERM, how long ops already received may take to be stored before every connection is closed (1001).", _positive_float],
+        ["archive-retention-days", None, 0.0, "How long a board's history (archive chunks, for replay) is kept; 0 keeps it for good.", _days],
     ] + _limit_rows()
 
     def __init__(self) -> None:
@@ -118,15 +128,27 @@ def makeService(options: Options) -> IService:
     txaio.set_global_log_level("info")
     limits: Limits = options["limits"]
     timeout: float = options["store-timeout"]
+    retention = options["archive-retention-days"] * 86400.0
 
     def make_store(reactor: Any) -> IStore:
         if options["redis"] is not None:
             from whitebrd.stores.redis import RedisStore
 
-            return RedisStore(reactor, options["redis"], limits, timeout_seconds=timeout)
+            return RedisStore(
+                reactor,
+                options["redis"],
+                limits,
+                timeout_seconds=timeout,
+                archive_retention_seconds=retention,
+            )
         from whitebrd.stores.sqlite import SQLiteStore
 
-        return SQLiteStore(reactor, str(Path(options["data"]).resolve()), limits)
+        return SQLiteStore(
+            reactor,
+            str(Path(options["data"]).resolve()),
+            limits,
+            archive_retention_seconds=retention,
+        )
 
     return WhitebrdService(
         reactor,
@@ -134,4 +156,5 @@ def makeService(options: Options) -> IService:
         make_store,
         limits,
         ping_interval_seconds=options["ping-interval"],
+        drain_seconds=options["drain-seconds"],
     )
