@@ -36,6 +36,7 @@ class MemoryStore:
         L{StoreUnavailable}, as a store that does not answer would.
     @ivar slow: when C{True}, appends wait (in order) until L{answer} is
         called, as appends still in flight to a remote store do.
+    @ivar slow_loads: when C{True}, loads wait until L{finish_loads}.
     """
 
     name = "memory"
@@ -44,6 +45,8 @@ class MemoryStore:
         self.limits = limits or Limits()
         self.available = True
         self.slow = False
+        self.slow_loads = False
+        self._loads: list[tuple[Deferred[Scene], str]] = []
         self._waiting: list[tuple[Deferred[Appended], str, str, Op]] = []
         self._boards: dict[str, _Board] = {}
         self._listeners: dict[str, list[OpListener]] = {}
@@ -64,6 +67,8 @@ class MemoryStore:
         Let the appends that wait go through, in the order they were made.
         """
         self.slow = False
+        self.slow_loads = False
+        self._loads: list[tuple[Deferred[Scene], str]] = []
         waiting, self._waiting = self._waiting, []
         for d, board, by, op in waiting:
             self._append(board, by, op).chainDeferred(d)
@@ -117,6 +122,22 @@ class MemoryStore:
                 raise OpError("board_full", "the board holds its limit of bytes", op.cid)
 
     def load(self, board: str) -> "Deferred[Scene]":
+        if self.slow_loads:
+            waiting: Deferred[Scene] = Deferred()
+            self._loads.append((waiting, board))
+            return waiting
+        return self._load(board)
+
+    def finish_loads(self) -> None:
+        """
+        Let the loads that wait go through.
+        """
+        self.slow_loads = False
+        loads, self._loads = self._loads, []
+        for d, board in loads:
+            self._load(board).chainDeferred(d)
+
+    def _load(self, board: str) -> "Deferred[Scene]":
         try:
             self._check()
         except StoreUnavailable as e:

@@ -261,6 +261,27 @@ class FanOutTests(SynchronousTestCase):
         self.assertNotIn("b1", h.factory.boards)
         self.assertEqual(h.store.listening("b1"), 0)
 
+    def test_joiner_stays_live_when_an_earlier_one_left_during_the_load(self) -> None:
+        """
+        When a connection that asked for a board closes before the board
+        has loaded, the connections that asked after it still get a live
+        board that receives every op.
+        """
+        h = Harness()
+        h.store.slow_loads = True
+        first = h.connect("b1", "alice-001")
+        second = h.connect("b1", "bobby-001")
+        first.sendClose()
+        h.settle()
+
+        h.store.finish_loads()
+        h.settle()
+        third = h.connect("b1", "carol-001")
+        h.send(third, add("carol-001-1", "s1", [1, 1]))
+
+        self.assertEqual([op["cid"] for op in ops_of(second)], ["carol-001-1"])
+        self.assertEqual(len(h.factory.boards), 1)
+
     def test_ops_from_another_process_arrive_in_order(self) -> None:
         """
         Ops another daemon stored reach this board's connections in seq

@@ -283,6 +283,9 @@ class BoardRegistry:
         self._state_frame_bytes = state_frame_bytes
         self._boards: dict[str, Board] = {}
         self._loading: dict[str, list[Deferred[Board]]] = {}
+        # Boards whose waiters are being handed the board, and whether one
+        # of them released it meanwhile.
+        self._handing_out: dict[str, bool] = {}
 
     def __contains__(self, board_id: str) -> bool:
         return board_id in self._boards
@@ -325,8 +328,17 @@ class BoardRegistry:
                     count=len(result.scene),
                     seq=result.seq,
                 )
-                for w in waiters:
-                    w.callback(result)
+                # NB: a waiter whose connection closed meanwhile releases the
+                # board at once; it must not take it out of memory while the
+                # waiters after it are still to join.
+                self._handing_out[board_id] = False
+                try:
+                    for w in waiters:
+                        w.callback(result)
+                finally:
+                    released = self._handing_out.pop(board_id)
+                if released:
+                    self._forget_if_empty(result)
             else:
                 for w in waiters:
                     w.errback(result)
@@ -361,6 +373,12 @@ class BoardRegistry:
         the last.
         """
         board.leave(subscriber)
+        if board.board_id in self._handing_out:
+            self._handing_out[board.board_id] = True
+        else:
+            self._forget_if_empty(board)
+
+    def _forget_if_empty(self, board: Board) -> None:
         if board.subscribers or self._boards.get(board.board_id) is not board:
             return
         del self._boards[board.board_id]
