@@ -32,7 +32,7 @@ from autobahn.websocket.compress import (
 )
 from autobahn.websocket.protocol import WebSocketProtocol
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
-from twisted.internet.defer import Deferred, DeferredList, succeed
+from twisted.internet.defer import CancelledError, Deferred, DeferredList, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -210,7 +210,10 @@ class BoardProtocol(WebSocketServerProtocol):
             self._handle(self._early.popleft())
 
     def _open_failed(self, failure: Failure) -> None:
-        if failure.check(StoreUnavailable):
+        if failure.check(CancelledError) and self.factory.draining:
+            # The store closed under the load: the daemon is stopping.
+            self.events.debug("Board {board} not opened: shutting down", board=self.board_id)
+        elif failure.check(StoreUnavailable):
             self.events.warn(
                 "Board {board} could not be opened, the store is unavailable: {error}",
                 board=self.board_id,
