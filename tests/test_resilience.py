@@ -17,6 +17,7 @@ from typing import Any
 from twisted.trial.unittest import TestCase
 
 from tests.outbox_client import OutboxClient
+from tests.rawws import RawWebSocket
 from tests.redis_server import RedisServer, shared_redis
 from tests.support import (
     Daemon,
@@ -296,3 +297,90 @@ class ServerFailureTests(ResilienceAssertions, TestCase):
         self.assertLessEqual(5, unacknowledged)
         self.assertEqual(seq, sum(len(plan) for plan in plans))
         self.assertWhole(second, board, clients, scenes, plans[0] + plans[1], history)
+
+
+def resident_bytes(daemon: Daemon) -> int:
+    """
+    The daemon process's resident memory (VmRSS), in bytes.
+    """
+    assert daemon.process is not None
+    with open("/proc/%d/status" % (daemon.process.pid,)) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS for the daemon")
+
+
+class SlowClientTests(TestCase):
+    """
+    Peers that stop reading cost the daemon a bounded amount each and are
+    closed; the people drawing do not notice them.
+    """
+
+    def test_fifty_connections_that_never_read(self) -> None:
+        """
+        Fifty connections that never read sit on a board while a person
+        draws two large real scenes: each is closed with 1008 and a reason
+        once what waits for it passes the bound (64 KiB here), the person
+        drawing and a watcher get every op, and the daemon's resident memory
+        grows by less than 24 MB (unbounded, the fifty would hold over
+        60 MB).  A newcomer on a slow link then receives the whole board,
+        in many state frames, without being taken for a slow reader.
+        """
+        daemon = start_daemon(
+            self,
+            "--max-send-buffer-bytes", "65536",
+            "--socket-send-buffer-bytes", "16384",
+            "--state-frame-bytes", "16384",
+            "--ping-interval", "300",
+            *UNLIMITED,
+        )
+        board = new_board()
+        stuck = [
+            RawWebSocket(
+                daemon.port, "/b/%s/ws?client=stuck-%04d" % (board, n), receive_buffer=4096
+            )
+            for n in range(50)
+        ]
+        drawer = OutboxClient([daemon.port], board, "alice-0001")
+        watcher = OutboxClient([daemon.port], board, "watch-0001")
+        for client in (drawer, watcher):
+            client.connect()
+        scene = tagged_items("cs307-lecture-notes.excalidraw", "a") + tagged_items(
+            "doutorado-design-notes.excalidraw", "b"
+        )
+        plan = drawing_ops(scene, drawer.client_id)
+        settle_all([drawer, watcher])
+        baseline = peak = resident_bytes(daemon)
+
+        for n, op in enumerate(plan):
+            drawer.submit(op)
+            drawer.step()
+            watcher.step()
+            if n % 200 == 0:
+                peak = max(peak, resident_bytes(daemon))
+        settle_all([drawer, watcher])
+        peak = max(peak, resident_bytes(daemon))
+        closes = [s.until_closed() for s in stuck]
+
+        self.assertEqual({c.code for c in closes}, {1008})
+        self.assertTrue(all("reading too slowly" in c.reason for c in closes), closes[0].reason)
+        self.assertEqual(drawer.seq, len(plan))
+        self.assertEqual(watcher.items, {item["id"]: item for item in scene})
+        self.assertLess(peak - baseline, 24 * 1024 * 1024)
+
+        newcomer = RawWebSocket(daemon.port, "/b/%s/ws" % (board,), receive_buffer=4096)
+        hello = newcomer.receive()
+        items: list[dict[str, Any]] = []
+        frames = 0
+        more = True
+        while more:
+            frame = newcomer.receive()
+            time.sleep(0.005)
+            frames += 1
+            items += frame["items"]
+            more = frame.get("more", False)
+        self.assertGreater(frames, 20)
+        self.assertEqual(hello["seq"], len(plan))
+        self.assertEqual(items, list(watcher.items.values()))
+        newcomer.close()

@@ -40,6 +40,11 @@ class Limits:
         for its peer to read them; past it the peer is too slow and is
         closed (1008).  The board's state, sent with flow control, does not
         count.
+    @ivar socket_send_buffer_bytes: the kernel's send buffer for each
+        WebSocket (C{SO_SNDBUF}, which Linux doubles for its bookkeeping);
+        fixed rather than left to grow to several MiB, so that a peer that
+        stops reading costs the machine a bounded amount.  It caps one
+        connection's throughput near this size per round trip.
     @ivar max_pending_op_bytes: ops of one connection waiting for the store
         (while it is slow or down); past it the connection is closed (1013)
         and the client sends them again once reconnected.
@@ -58,4 +63,5 @@ class Limits:
     ops_per_second: int = 500
     ops_burst: int = 20_000
     max_send_buffer_bytes: int = 4 * 1024 * 1024
+    socket_send_buffer_bytes: int = 256 * 1024
     max_pending_op_bytes: int = 8 * 1024 * 1024

@@ -19,6 +19,7 @@ the board is not saving, and told again when it is.
 
 import re
 import secrets
+import socket
 from collections import deque
 from typing import Any, Iterator, Optional
 from urllib.parse import unquote
@@ -192,6 +193,13 @@ class BoardProtocol(WebSocketServerProtocol):
         # transport's producer; the send queue takes its place.
         self.transport.unregisterProducer()
         self.transport.registerProducer(self._outgoing, True)
+        handle = getattr(self.transport, "getHandle", lambda: None)()
+        if isinstance(handle, socket.socket):
+            handle.setsockopt(
+                socket.SOL_SOCKET,
+                socket.SO_SNDBUF,
+                self.factory.limits.socket_send_buffer_bytes,
+            )
         if type(self._perMessageCompress) is PerMessageDeflate:
             self._perMessageCompress.__class__ = _LeanDeflate
         self.factory.connections.add(self)
@@ -553,6 +561,11 @@ class BoardProtocol(WebSocketServerProtocol):
             closed.callback(None)
             return closed
         self._closed_waiters.append(closed)
+        if self._leaving:
+            # Closing already (a slow reader given time to take its close
+            # frame): the daemon is not waiting for it.
+            self.dropConnection(abort=True)
+            return closed
 
         def close(_: object = None) -> None:
             if timer.active():
