@@ -54,9 +54,10 @@ class HandshakeRefused(Exception):
 def deflate(data: bytes) -> bytes:
     """
     C{data} as one permessage-deflate message body: raw deflate with the
-    trailing empty block taken off.
+    trailing empty block taken off, with a 512-byte window (the daemon asks
+    clients for the smallest) and no context from earlier messages.
     """
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -9)
     return (compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
 
 

@@ -241,7 +241,7 @@ def _parse_op(value: Any, limits: Limits, extra: tuple[str, ...]) -> Op:
             "cid must be 1 to 80 of A-Z a-z 0-9 _ . : -, got %s" % (_shown(cid),),
         )
     kind = value.get("op")
-    if kind not in _OP_FIELDS:
+    if not isinstance(kind, str) or kind not in _OP_FIELDS:
         raise OpError(
             "bad_op",
             "op must be add, extend, erase or clear, got %s" % (_shown(kind),),
@@ -280,7 +280,7 @@ def _parse_item(item: Any, limits: Limits, cid: str) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise OpError("bad_item", "item must be a JSON object, got %s" % (_kind_of(item),), cid)
     kind = item.get("kind")
-    if kind not in _ITEM_KINDS:
+    if not isinstance(kind, str) or kind not in _ITEM_KINDS:
         raise OpError(
             "bad_item",
             "item.kind must be path, line, rect, ellipse or text, got %s"

@@ -262,6 +262,15 @@ class BoardProtocol(WebSocketServerProtocol):
         except FrameError as e:
             self._send_error(e)
             return
+        except Exception:
+            # A bug in the validator: refuse the frame, keep the connection.
+            self.events.failure(
+                "Checking a frame from {client} on board {board} failed",
+                client=self.client_id,
+                board=self.board_id,
+            )
+            self._send_error(FrameError("bad_frame", "the frame could not be checked"))
+            return
         if isinstance(frame, CursorFrame):
             self._relay_cursor(frame)
             return
@@ -582,6 +591,10 @@ class BoardProtocol(WebSocketServerProtocol):
     # The Subscriber interface of whitebrd.boards.
 
     def _write(self, frame: Any) -> None:
+        # NB: Autobahn may have failed the connection itself (1007, 1009, a
+        # ping timeout) before onClose tells us it is gone.
+        if self.state != WebSocketProtocol.STATE_OPEN:
+            return
         if isinstance(frame, bytes):
             self.sendMessage(frame)
         else:
