@@ -116,6 +116,8 @@ class RawWebSocket:
         self.response = head.decode("latin-1")
         self.deflate = "permessage-deflate" in self.response.lower()
         self.closed: Optional[Closed] = None
+        self.messages_received = 0
+        self.bytes_received = 0
 
     # Sending
 
@@ -213,6 +215,8 @@ class RawWebSocket:
             if fin:
                 break
         data = b"".join(parts)
+        self.messages_received += 1
+        self.bytes_received += len(data)
         if compressed:
             data = zlib.decompressobj(-15).decompress(data + b"\x00\x00\xff\xff")
         return json.loads(data)
