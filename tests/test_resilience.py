@@ -9,6 +9,7 @@ twice, and everyone sees the same board.
 import os
 import random
 import secrets
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -384,3 +385,59 @@ class SlowClientTests(TestCase):
         self.assertEqual(hello["seq"], len(plan))
         self.assertEqual(items, list(watcher.items.values()))
         newcomer.close()
+
+
+class ShutdownTests(ResilienceAssertions, TestCase):
+    """
+    A daemon stopped by its operator lets its clients go elsewhere without
+    losing anything; a peer that vanished is found and dropped.
+    """
+
+    def test_sigterm_drains_and_clients_move_on(self) -> None:
+        """
+        SIGTERM in the middle of a drawing: the connection is closed with
+        1001 (going away), the page reconnects to the second daemon and
+        resends what was not acknowledged, and the board ends whole with
+        nothing doubled.
+        """
+        redis = shared_redis()
+        first, second = (start_daemon(self, "--redis", redis.url, *UNLIMITED) for _ in range(2))
+        board = new_board()
+        scene = tagged_items("multiplayer-charges-math.excalidraw", "m")
+        alice = OutboxClient([first.port, second.port], board, "alice-0001")
+        plan = drawing_ops(scene, alice.client_id)
+        alice.connect(first.port)
+        half = len(plan) // 2
+        draw_in_turns([alice], [plan], 0, half)
+        settle_all([alice])
+
+        for op in plan[half : half + 20]:
+            alice.submit(op)
+        assert first.process is not None
+        first.process.send_signal(signal.SIGTERM)
+        wait_for(lambda: bool(alice.closes), [alice])
+        first.stop()
+        draw_in_turns([alice], [plan], half + 20, len(plan))
+        settle_all([alice])
+
+        self.assertEqual(alice.closes[0], 1001)
+        self.assertEqual(alice.port, second.port)
+        self.assertWhole(second, board, [alice], [scene], plan, redis_history(redis, board))
+
+    def test_dead_peer_is_found_by_pings(self) -> None:
+        """
+        A peer that stops answering altogether (its machine gone) is found
+        by the WebSocket pings and dropped; a live peer on the same board,
+        which answers them, stays and draws on.
+        """
+        daemon = start_daemon(self, "--ping-interval", "1")
+        board = new_board()
+        dead = RawWebSocket(daemon.port, "/b/%s/ws" % (board,))
+        live = daemon.connect(board, client="alive-0001").join()
+
+        ended = dead.until_closed(timeout=20)
+        live.send({"t": "op", "cid": "alive-0001-1", "op": "add", "item": tagged_items("iroomt-notes.excalidraw", "x")[0]})
+        live.until_seq(1)
+
+        self.assertIsNone(ended.code)
+        self.assertIn("WebSocket ping timeout", daemon.log())

@@ -40,6 +40,15 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _ping_seconds(value: str) -> float:
+    number = float(value)
+    if not number >= 1:
+        # NB: Autobahn's ping timers (txaio's batched timers) count whole
+        # seconds: below one, the pong timeout fires as the ping leaves.
+        raise ValueError("must be 1 or more (whole seconds count)")
+    return number
+
+
 def _days(value: str) -> float:
     number = float(value)
     if not number >= 0:
@@ -48,6 +57,7 @@ def _days(value: str) -> float:
 
 
 _positive_int.coerceDoc = "A whole number, 1 or more."  # type: ignore[attr-defined]
+_ping_seconds.coerceDoc = "A number of seconds, 1 or more."  # type: ignore[attr-defined]
 _days.coerceDoc = "A number of days, 0 or more; 0 keeps it for good."  # type: ignore[attr-defined]
 _positive_float.coerceDoc = "A number of seconds, more than 0."  # type: ignore[attr-defined]
 
@@ -78,7 +88,7 @@ class Options(usage.Options):
         ["redis", None, None, "Redis URL, redis://[:password@]host:port/db; Redis is then the store and the bus."],
         ["data", None, DEFAULT_DATA, "The SQLite file for the embedded store, used without --redis."],
         ["store-timeout", None, 5.0, "Seconds a store call may take before it counts as failed.", _positive_float],
-        ["ping-interval", None, 30.0, "Seconds between WebSocket pings that find dead peers.", _positive_float],
+        ["ping-interval", None, 30.0, "Seconds between WebSocket pings that find dead peers (1 or more); a peer that does not answer within as long again is dropped.", _ping_seconds],
         ["drain-seconds", None, 10.0, "On SIGTERM, how long ops already received may take to be stored before every connection is closed (1001).", _positive_float],
         ["archive-retention-days", None, 0.0, "How long a board's history (archive chunks, for replay) is kept; 0 keeps it for good.", _days],
     ] + _limit_rows()
