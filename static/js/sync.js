@@ -16,10 +16,14 @@ const NOT_SAVING =
   "Not saving: the board's storage is not answering. What you draw is " +
   "kept here and sent again.";
 
+const RATE_LIMITED =
+  "Drawing faster than the board takes it: what you draw is kept here " +
+  "and sent again in a moment.";
+
 /** What a close code from the server means to the person drawing. */
 const CLOSE_REASONS = {
   1007: "The server refused a malformed message.",
-  1008: "The server cut the connection: too many messages.",
+  1008: "The server cut the connection; reconnecting.",
   1009: "The server refused a message that was too large.",
   1013: "The board's storage is not answering; trying again.",
 };
@@ -31,7 +35,7 @@ const CLOSE_REASONS = {
  */
 const ERROR_MESSAGES = {
   too_many_points: "This stroke is too long.",
-  board_full: "This board is full.",
+  board_full: "This board is full: erase something to draw more.",
   duplicate_id: null,
   unknown_item: null,
 };
@@ -226,6 +230,15 @@ export class BoardSync {
           this._notify(NOT_SAVING);
         }
         this.saving = frame.saving;
+        if (frame.saving && this._resendTimer !== null) {
+          // Storing works again: what was refused meanwhile goes now.
+          clearTimeout(this._resendTimer);
+          this._resendTimer = null;
+          this._resendDelay = RESEND_FIRST_MS;
+          if (this._caughtUp) {
+            this._sendUnsent();
+          }
+        }
         break;
       default:
         // Presence (cursor frames) comes later.
@@ -340,8 +353,11 @@ export class BoardSync {
   }
 
   _error(frame) {
-    if (frame.code === "storage_unavailable" && frame.cid) {
-      this._notStored(frame.cid);
+    if (
+      (frame.code === "storage_unavailable" || frame.code === "rate_limited") &&
+      frame.cid
+    ) {
+      this._notStored(frame.cid, frame.code);
       return;
     }
     const entry = frame.cid ? this.outbox.take(frame.cid) : null;
@@ -361,15 +377,25 @@ export class BoardSync {
   }
 
   /**
-   * The server could not store an op: keep it and send it again after a
-   * while (longer each time), unless the connection is replaced first,
-   * which resends everything anyway.
+   * The server could not store an op (its storage did not answer, or this
+   * page sent faster than the board's rate limit): keep it and send it
+   * again after a while (longer each time), unless the connection is
+   * replaced first, which resends everything anyway.
+   *
+   * @param {string} cid
+   * @param {string} code "storage_unavailable" or "rate_limited"
    */
-  _notStored(cid) {
-    if (this.saving) {
-      this._notify(NOT_SAVING);
+  _notStored(cid, code) {
+    if (code === "rate_limited") {
+      if (this._resendTimer === null) {
+        this._notify(RATE_LIMITED);
+      }
+    } else {
+      if (this.saving) {
+        this._notify(NOT_SAVING);
+      }
+      this.saving = false;
     }
-    this.saving = false;
     const entry = this.outbox.entries.find((e) => e.op.cid === cid);
     if (entry) {
       entry.sent = false;
