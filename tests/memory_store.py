@@ -34,8 +34,6 @@ class MemoryStore:
 
     @ivar available: when C{False}, every call fails with
         L{StoreUnavailable}, as a store that does not answer would.
-    @ivar slow: when C{True}, appends wait (in order) until L{answer} is
-        called, as appends still in flight to a remote store do.
     @ivar slow_loads: when C{True}, loads wait until L{finish_loads}.
     """
 
@@ -44,10 +42,9 @@ class MemoryStore:
     def __init__(self, limits: Optional[Limits] = None) -> None:
         self.limits = limits or Limits()
         self.available = True
-        self.slow = False
+        self._held: Optional[list[tuple[Deferred[Appended], str, str, Op]]] = None
         self.slow_loads = False
         self._loads: list[tuple[Deferred[Scene], str]] = []
-        self._waiting: list[tuple[Deferred[Appended], str, str, Op]] = []
         self._boards: dict[str, _Board] = {}
         self._listeners: dict[str, list[OpListener]] = {}
 
@@ -55,25 +52,34 @@ class MemoryStore:
         if not self.available:
             raise StoreUnavailable("the memory store is switched off")
 
+    def hold(self) -> None:
+        """
+        Keep appends waiting, as a slow store would, until L{release} or
+        L{fail_held}.
+        """
+        self._held = []
+
+    def release(self) -> None:
+        """
+        Apply the waiting appends in the order they were made.
+        """
+        held, self._held = self._held or [], None
+        for waiting, board, by, op in held:
+            self.append(board, by, op).chainDeferred(waiting)
+
+    def fail_held(self) -> None:
+        """
+        Fail the waiting appends as timed out: nothing of them is stored.
+        """
+        held, self._held = self._held or [], None
+        for waiting, _, _, _ in held:
+            waiting.errback(StoreUnavailable("the memory store timed out"))
+
     def append(self, board: str, by: str, op: Op) -> "Deferred[Appended]":
-        if self.slow:
+        if self._held is not None:
             waiting: Deferred[Appended] = Deferred()
-            self._waiting.append((waiting, board, by, op))
+            self._held.append((waiting, board, by, op))
             return waiting
-        return self._append(board, by, op)
-
-    def answer(self) -> None:
-        """
-        Let the appends that wait go through, in the order they were made.
-        """
-        self.slow = False
-        self.slow_loads = False
-        self._loads: list[tuple[Deferred[Scene], str]] = []
-        waiting, self._waiting = self._waiting, []
-        for d, board, by, op in waiting:
-            self._append(board, by, op).chainDeferred(d)
-
-    def _append(self, board: str, by: str, op: Op) -> "Deferred[Appended]":
         try:
             self._check()
             b = self._boards.setdefault(board, _Board())

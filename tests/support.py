@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -66,8 +67,11 @@ class Daemon:
     @ivar url: C{http://127.0.0.1:PORT}.
     """
 
-    def __init__(self, args: list[str], workdir: Path, port: Optional[int] = None) -> None:
+    def __init__(
+        self, args: list[str], workdir: Path, port: Optional[int] = None, tac: bool = False
+    ) -> None:
         self.args = list(args)
+        self.tac = tac
         self.workdir = workdir
         self.port = port or free_port()
         self.url = "http://127.0.0.1:%d" % (self.port,)
@@ -79,14 +83,13 @@ class Daemon:
         Start the daemon and wait until it answers C{/healthz}.
         """
         env = dict(os.environ, PYTHONPATH=str(REPO))
-        command = _twistd() + [
-            "--nodaemon",
-            "--pidfile=",
-            "--logfile=%s" % (self.logfile,),
-            "whitebrd",
-            "--listen",
-            "tcp:%d:interface=127.0.0.1" % (self.port,),
-        ] + self.args
+        command = _twistd() + ["--nodaemon", "--pidfile=", "--logfile=%s" % (self.logfile,)]
+        options = ["--listen", "tcp:%d:interface=127.0.0.1" % (self.port,)] + self.args
+        if self.tac:
+            command += ["--python", str(REPO / "whitebrd.tac")]
+            env["WHITEBRD_OPTIONS"] = " ".join(shlex.quote(o) for o in options)
+        else:
+            command += ["whitebrd"] + options
         self.process = subprocess.Popen(command, cwd=str(self.workdir), env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

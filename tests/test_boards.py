@@ -8,6 +8,7 @@ import json
 from typing import Any, Optional
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from twisted.internet.defer import Deferred
 from twisted.internet.testing import MemoryReactorClock
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
@@ -16,12 +17,15 @@ from tests.memory_store import MemoryStore
 from whitebrd.frames import stored_text
 from whitebrd.limits import Limits
 from whitebrd.protocol import BoardFactory, BoardProtocol
+from whitebrd.stores import StoreUnavailable
 
 
 class _RecordingClient(WebSocketClientProtocol):
+    frames: list[dict[str, Any]] = []
+    closed: Optional[tuple[Any, Any]] = None
+
     def onConnect(self, response: Any) -> None:
-        self.frames: list[dict[str, Any]] = []
-        self.closed: Optional[tuple[Any, Any]] = None
+        self.frames = []
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         self.frames.append(json.loads(payload))
@@ -35,11 +39,13 @@ class Harness:
     One board server in memory, and clients connected to it through pumps.
     """
 
-    def __init__(self, limits: Optional[Limits] = None) -> None:
+    def __init__(self, limits: Optional[Limits] = None, **options: Any) -> None:
         self.clock = MemoryReactorClock()
         self.store = MemoryStore(limits)
         # No pings: Autobahn schedules them on the global reactor.
-        self.factory = BoardFactory(self.store, limits or Limits(), self.clock, ping_interval_seconds=0)
+        self.factory = BoardFactory(
+            self.store, limits or Limits(), self.clock, ping_interval_seconds=0, **options
+        )
         self.pumps: list[iosim.IOPump] = []
         self.servers: dict[_RecordingClient, BoardProtocol] = {}
 
@@ -231,6 +237,15 @@ class FanOutTests(SynchronousTestCase):
         self.assertEqual(kinds(b), ["hello", "ops"])
         self.assertEqual([op["seq"] for op in b.frames[1]["ops"]], [2, 3])
 
+    def test_since_zero_gets_state(self) -> None:
+        """
+        C{?since=0} is a first join: the client gets the board's state.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001", since=0)
+
+        self.assertEqual(kinds(a), ["hello", "state"])
+
     def test_since_beyond_the_board_gets_state(self) -> None:
         """
         A C{since} that is not a seq of this board gets the whole state.
@@ -376,6 +391,149 @@ class FanOutTests(SynchronousTestCase):
 
         self.assertEqual(kinds(b), ["hello", "state", "status"])
         self.assertFalse(b.frames[2]["saving"])
+
+
+class BackPressureTests(SynchronousTestCase):
+    """
+    A slow store and a flooding client: order kept, nothing half-stored,
+    and abuse closed with the contract's code and a reason.
+    """
+
+    def test_ops_behind_a_failed_append_are_held_and_stored_in_order(self) -> None:
+        """
+        When the store times out on an C{add} that several ops in flight
+        follow, none lands without its start: the connection holds them all
+        and stores them, in order, once the store answers; the sender gets
+        no error, its page is told the board is not saving meanwhile.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        h.store.hold()
+        h.send(a, add("alice-001-1", "s1", [1, 1]))
+        for n in range(2, 5):
+            h.send(a, {"t": "op", "cid": "alice-001-%d" % n, "op": "extend", "id": "s1", "pts": [n, n]})
+
+        h.store.fail_held()
+        h.settle()
+        stored_meanwhile = self.successResultOf(h.store.load("b1")).seq
+        h.clock.advance(1)
+        h.settle()
+
+        self.assertEqual(stored_meanwhile, 0)
+        self.assertEqual([f for f in a.frames if f["t"] == "error"], [])
+        self.assertEqual([f["saving"] for f in a.frames if f["t"] == "status"], [False, True])
+        self.assertEqual([op["cid"] for op in ops_of(a)], ["alice-001-%d" % n for n in range(1, 5)])
+        self.assertEqual(self.successResultOf(h.store.load("b1")).items()[0]["pts"], [1, 1, 2, 2, 3, 3, 4, 4])
+
+    def test_refusal_behind_a_failed_append_is_tried_again(self) -> None:
+        """
+        An C{extend} the store refuses only because the C{add} before it
+        failed to be stored is not refused to the client: it is tried again
+        after the add, and stored.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        server = h.servers[a]
+        original = h.store.append
+        calls = []
+        first: Deferred[Any] = Deferred()
+
+        def flaky(board: str, by: str, op: Any) -> Any:
+            # The first add times out, its extend reaches the store anyway.
+            calls.append(op.cid)
+            return first if len(calls) == 1 else original(board, by, op)
+
+        h.store.append = flaky  # type: ignore[method-assign]
+        h.send(a, {"t": "ops", "ops": [
+            {"cid": "alice-001-1", "op": "add", "item": add("x", "s1", [1, 1])["item"]},
+            {"cid": "alice-001-2", "op": "extend", "id": "s1", "pts": [2, 2]},
+        ]})
+        first.errback(StoreUnavailable("no answer in time"))
+        h.clock.advance(1)
+        h.settle()
+
+        self.assertEqual(calls, ["alice-001-1", "alice-001-2", "alice-001-1", "alice-001-2"])
+        self.assertEqual([f for f in a.frames if f["t"] == "error"], [])
+        self.assertEqual([op["cid"] for op in ops_of(a)], ["alice-001-1", "alice-001-2"])
+        self.assertFalse(server._pending())
+
+    def test_many_appends_in_flight_keep_their_order(self) -> None:
+        """
+        A burst is handed to the store without waiting op by op, and lands
+        in the order it was sent.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+        h.store.hold()
+        h.send(a, add("alice-001-0", "s1", [0, 0]))
+        for n in range(1, 30):
+            h.send(a, {"t": "op", "cid": "alice-001-%d" % n, "op": "extend", "id": "s1", "pts": [n, n]})
+
+        h.store.release()
+        h.settle()
+
+        ops = [op for f in a.frames if f["t"] == "ops" for op in f["ops"]]
+        self.assertEqual([op["cid"] for op in ops], ["alice-001-%d" % n for n in range(30)])
+        self.assertEqual([f for f in a.frames if f["t"] == "error"], [])
+
+    def test_too_many_ops_waiting_for_the_store_close_with_1013(self) -> None:
+        """
+        A client with more ops waiting for a store that does not take them
+        than a connection may hold is closed with 1013 (try again later)
+        and a reason: it sends them again once reconnected.
+        """
+        h = Harness(max_queued_ops=5)
+        a = h.connect("b1", "alice-001")
+        h.store.hold()
+
+        for n in range(7):
+            a.sendMessage(json.dumps(add("alice-001-%d" % n, "s%d" % n, [n, n])).encode())
+        h.settle()
+
+        assert a.closed is not None
+        self.assertEqual(a.closed[0], 1013)
+        self.assertIn("waiting for the store", a.closed[1])
+
+    def test_oversized_message_is_closed_with_1009(self) -> None:
+        """
+        A message past the size limit closes the connection with 1009.
+        """
+        h = Harness(Limits(max_message_bytes=1000))
+        a = h.connect("b1", "alice-001")
+
+        a.sendMessage(b'{"t":"cursor","x":1,"y":1,"pad":"' + b"x" * 2000 + b'"}')
+        h.settle()
+
+        assert a.closed is not None
+        self.assertEqual(a.closed[0], 1009)
+
+    def test_invalid_utf8_is_closed_with_1007(self) -> None:
+        """
+        A text message that is not UTF-8 closes the connection with 1007.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+
+        a.sendMessage(b'{"t":"cursor","x":1,"y":"\xff\xfe"}')
+        h.settle()
+
+        assert a.closed is not None
+        self.assertEqual(a.closed[0], 1007)
+
+    def test_shutdown_closes_with_1001(self) -> None:
+        """
+        A daemon going away closes its connections with 1001, so clients
+        reconnect, maybe elsewhere.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001")
+
+        closed = h.factory.close_all()
+        h.settle()
+
+        assert a.closed is not None
+        self.assertEqual(a.closed[0], 1001)
+        self.successResultOf(closed)
 
 
 class HandshakeTests(SynchronousTestCase):
@@ -534,13 +692,13 @@ class DrainTests(SynchronousTestCase):
         """
         h = Harness()
         a = h.connect("b1", "alice-001")
-        h.store.slow = True
+        h.store.hold()
         h.send(a, add("alice-001-1", "s1", [1, 1]))
 
         done = h.factory.close_all(timeout_seconds=10)
         h.settle()
         open_while_storing = a.closed is None
-        h.store.answer()
+        h.store.release()
         h.settle()
 
         self.assertTrue(open_while_storing)
@@ -556,7 +714,7 @@ class DrainTests(SynchronousTestCase):
         """
         h = Harness()
         a = h.connect("b1", "alice-001")
-        h.store.slow = True
+        h.store.hold()
         h.send(a, add("alice-001-1", "s1", [1, 1]))
 
         done = h.factory.close_all(timeout_seconds=3)

@@ -8,14 +8,17 @@ pixels: a stroke drawn with the mouse on one page is painted, in its
 colour and along its path, on the other.
 """
 
+import itertools
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any, Optional
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from tests.support import ARTIFACTS, Daemon, start_daemon
+from tests.redis_server import RedisServer
+from tests.support import ARTIFACTS, Daemon, excalidraw_items, start_daemon
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,6 +44,8 @@ WAVE = [(150, 420), (300, 480), (450, 420), (600, 480)]
 LOW = [(200, 540), (400, 540), (600, 540)]
 # Crosses every one of the strokes above.
 ACROSS = [(375, 150), (375, 580)]
+# Crosses ZIGZAG but keeps clear of ACROSS.
+UPRIGHT = [(520, 160), (520, 360)]
 
 # The share of sample points along a stroke that must show its colour.
 VISIBLE = 0.9
@@ -85,6 +90,33 @@ _COVERAGE_JS = """
     }
   }
   return hits / samples.length;
+}
+"""
+
+# The share of points that have a pixel other than the white background
+# within 3 CSS pixels.
+_INKED_JS = """
+(points) => {
+  const canvas = document.getElementById("board");
+  const ctx = canvas.getContext("2d");
+  const ratio = canvas.width / canvas.getBoundingClientRect().width;
+  const reach = Math.ceil(3 * ratio);
+  let hits = 0;
+  for (const [x, y] of points) {
+    const data = ctx.getImageData(
+      Math.round(x * ratio) - reach,
+      Math.round(y * ratio) - reach,
+      2 * reach + 1,
+      2 * reach + 1,
+    ).data;
+    for (let j = 0; j < data.length; j += 4) {
+      if (Math.min(data[j], data[j + 1], data[j + 2]) < 225) {
+        hits += 1;
+        break;
+      }
+    }
+  }
+  return hits / points.length;
 }
 """
 
@@ -180,6 +212,20 @@ class BoardPage:
             timeout=TIMEOUT_MS,
         )
 
+    def inked(self, points: list[tuple[float, float]]) -> float:
+        """
+        The share of C{points} with something drawn next to them.
+        """
+        return float(self.page.evaluate(_INKED_JS, points))
+
+    def wait_inked(self, points: list[tuple[float, float]]) -> None:
+        """
+        Wait until something is drawn next to every one of C{points}.
+        """
+        self.page.wait_for_function(
+            "(arg) => (%s)(arg) === 1" % (_INKED_JS,), arg=points, timeout=TIMEOUT_MS
+        )
+
     def wait_saved(self) -> None:
         """
         Wait until the server confirmed every op this page sent.
@@ -206,10 +252,7 @@ class BrowserTestCase(SynchronousTestCase):
             raise SkipTest("Chromium is not installed at %s" % (CHROMIUM,))
         from playwright.sync_api import sync_playwright
 
-        self.data = Path(os.getcwd()).resolve() / (
-            "browser-%s.sqlite3" % (uuid.uuid4().hex,)
-        )
-        self.daemon = start_daemon(self, "--data", str(self.data))
+        self.daemon = start_daemon(self, *self.daemon_args())
         self.playwright = sync_playwright().start()
         self.addCleanup(self.playwright.stop)
         self.browser = self.playwright.chromium.launch(
@@ -218,13 +261,24 @@ class BrowserTestCase(SynchronousTestCase):
         self.addCleanup(self.browser.close)
         self.board = "browser-" + uuid.uuid4().hex[:12]
 
-    def new_page(self, device_scale_factor: float = 1) -> BoardPage:
+    def daemon_args(self) -> tuple[str, ...]:
+        """
+        The daemon's options: the embedded store in a file of the test's.
+        """
+        data = Path(os.getcwd()).resolve() / (
+            "browser-%s.sqlite3" % (uuid.uuid4().hex,)
+        )
+        return ("--data", str(data))
+
+    def new_page(
+        self, device_scale_factor: float = 1, width: int = 900, height: int = 600
+    ) -> BoardPage:
         """
         A page in a browser context of its own: its own client id and
         local storage.
         """
         context = self.browser.new_context(
-            viewport={"width": 900, "height": 600},
+            viewport={"width": width, "height": height},
             device_scale_factor=device_scale_factor,
         )
         self.addCleanup(context.close)
@@ -335,13 +389,17 @@ class DrawingTests(BrowserTestCase):
     def test_eraser_removes_the_stroke_on_both_pages(self) -> None:
         """
         The eraser, dragged across a stroke on page B, removes the whole
-        stroke on B, on A and on the server.
+        stroke on B, on A and on the server, and leaves a stroke it did not
+        touch whole, where the two crossed too.
         """
         a = self.new_page().open()
         b = self.new_page().open()
+        a.pick(BLUE, 8)
+        a.drag(UPRIGHT)
         a.pick(RED, 8)
         a.drag(ZIGZAG)
         b.wait_visible(ZIGZAG, RED)
+        b.wait_visible(UPRIGHT, BLUE)
 
         b.page.click("[data-tool='eraser']")
         b.drag(ACROSS)
@@ -350,9 +408,12 @@ class DrawingTests(BrowserTestCase):
         a.wait_gone(ZIGZAG, RED)
         b.wait_saved()
         self.screenshots("erased", a=a, b=b)
-        self.assertEqual(self.stored_items(), [])
+        self.assertEqual([item["color"] for item in self.stored_items()], [BLUE])
+        for page in (a, b):
+            self.assertEqual(page.coverage(UPRIGHT, BLUE), 1)
         a.reload()
         self.assertEqual(a.coverage(ZIGZAG, RED), 0)
+        self.assertEqual(a.coverage(UPRIGHT, BLUE), 1)
 
     def test_clear_asks_first_then_empties_both_pages(self) -> None:
         """
@@ -390,6 +451,93 @@ class DrawingTests(BrowserTestCase):
         a.wait_saved()
         self.screenshots("cleared", a=a, b=b)
         self.assertEqual(self.stored_items(), [])
+
+
+class StorageOutageTests(BrowserTestCase):
+    """
+    Drawing goes on while the store is down, and is saved when it is back.
+    """
+
+    def daemon_args(self) -> tuple[str, ...]:
+        """
+        Redis as the store, keeping what it acknowledged across a restart,
+        and a short store timeout so that an outage shows quickly.
+        """
+        if shutil.which("redis-server") is None:
+            raise SkipTest("redis-server is not installed")
+        self.redis = RedisServer(appendonly=True)
+        self.redis.start()
+        self.addCleanup(self.redis.cleanup)
+        return ("--redis", self.redis.url, "--store-timeout", "1")
+
+    def test_strokes_drawn_while_storage_is_down_are_saved_later(self) -> None:
+        """
+        While Redis is down, a stroke still shows on the page that drew it,
+        which says it is not saving; once Redis is back the stroke is
+        stored and reaches the other page.
+        """
+        a = self.new_page().open()
+        b = self.new_page().open()
+        a.pick(BLUE, 8)
+        a.drag(WAVE)
+        b.wait_visible(WAVE, BLUE)
+
+        self.redis.stop()
+        a.pick(RED)
+        a.drag(ZIGZAG)
+        a.wait_visible(ZIGZAG, RED)
+        a.page.wait_for_function("() => document.body.dataset.saving === 'false'")
+        self.assertEqual(a.page.inner_text("#status-text"), "Not saving")
+        self.screenshots("not-saving", a=a)
+        self.redis.start()
+
+        a.wait_saved()
+        b.wait_visible(ZIGZAG, RED)
+        a.page.wait_for_function("() => document.body.dataset.saving === 'true'")
+        self.assertEqual(a.page.inner_text("#status-text"), "Live")
+        self.assertEqual([item["color"] for item in self.stored_items()], [BLUE, RED])
+
+
+class LoadingTests(BrowserTestCase):
+    """
+    Boards drawn by people open whole.
+    """
+
+    def test_a_real_drawing_opens_whole(self) -> None:
+        """
+        A board holding a real drawing (hundreds of handwritten strokes)
+        opens with every stroke painted, and the page holds the server's
+        seq.
+        """
+        items = list(excalidraw_items("cs307-lecture-notes.excalidraw"))
+        cids = ("loader-0001-%d" % (n,) for n in itertools.count(1))
+        ops = [{"cid": next(cids), "op": "add", "item": item} for item in items]
+        writer = self.daemon.connect(self.board, client="loader-0001").join()
+        for start in range(0, len(ops), 100):
+            writer.send({"t": "ops", "ops": ops[start : start + 100]})
+            writer.until_seq(min(len(ops), start + 100))
+        writer.close()
+        # The first points of strokes lying wholly in the window.
+        inside = [
+            item
+            for item in items
+            if item["kind"] == "path"
+            and all(0 <= x <= 1600 for x in item["pts"][0::2])
+            and all(0 <= y <= 1000 for y in item["pts"][1::2])
+        ]
+        points = [tuple(item["pts"][:2]) for item in inside]
+        self.assertGreater(len(points), 100)
+        empty = self.new_page(width=1600, height=1000)
+        empty.board = "nothing-here"
+        self.assertEqual(empty.open().inked(points), 0)
+
+        page = self.new_page(width=1600, height=1000).open()
+
+        page.page.wait_for_function(
+            "(seq) => document.body.dataset.seq === String(seq)", arg=len(ops)
+        )
+        page.wait_inked(points)
+        self.screenshots("opened", page=page)
 
 
 class LandingTests(BrowserTestCase):

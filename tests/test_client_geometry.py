@@ -615,3 +615,264 @@ class IdentityAndReconnectTests(ClientModuleTestCase):
         self.assertEqual(low, 375)
         self.assertAlmostEqual(high, 625, places=2)
         self.assertLessEqual(top, 5000)
+
+
+# A stand-in for the browser's WebSocket that the test drives, and a
+# BoardSync wired to a real scene and outbox with it.
+_SYNC_HARNESS = """
+class FakeSocket extends EventTarget {
+  static OPEN = 1;
+  static all = [];
+  constructor(url) {
+    super();
+    this.url = url;
+    this.readyState = 0;
+    this.sent = [];
+    FakeSocket.all.push(this);
+  }
+  send(text) { this.sent.push(JSON.parse(text)); }
+  close() { this.readyState = 3; }
+  open() {
+    this.readyState = 1;
+    this.dispatchEvent(new Event("open"));
+  }
+  receive(frame) {
+    this.dispatchEvent(
+      new MessageEvent("message", {data: JSON.stringify(frame)}));
+  }
+  drop(code = 1006) {
+    this.readyState = 3;
+    this.dispatchEvent(new CloseEvent("close", {code}));
+  }
+}
+window.WebSocket = FakeSocket;
+
+async function until(condition) {
+  for (let i = 0; i < 400; i++) {
+    if (condition()) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error("condition not met: " + condition);
+}
+
+function harness(storage = null) {
+  const scene = new s.Scene();
+  const renderer = {show() {}, redraw() {}, paintLoaded() {},
+                    repaintSoon() {}, requestRedraw() {}};
+  const outbox = new o.Outbox(storage, "k");
+  const notes = [];
+  const sync = new y.BoardSync({
+    board: "b", clientId: "me", scene, renderer, outbox,
+    origin: "ws://x", notify: (m) => notes.push(m), changed: () => {},
+  });
+  sync.start();
+  const socket = () => FakeSocket.all[FakeSocket.all.length - 1];
+  const live = (seq = 0, items = []) => {
+    socket().open();
+    socket().receive({t: "hello", board: "b", you: "me", seq});
+    socket().receive({t: "state", seq, items});
+  };
+  return {sync, scene, outbox, notes, socket, live};
+}
+
+const path = (id, pts = [0, 0]) =>
+  ({id, kind: "path", pts, color: "#000000", width: 2, opacity: 1});
+const add = (cid, id, pts) => ({cid, op: "add", item: path(id, pts)});
+const extend = (cid, id, pts) => ({cid, op: "extend", id, pts});
+const stored = (seq, by, op) => ({seq, by, ...op});
+"""
+
+_SYNC_MODULES = {"s": "scene.js", "o": "outbox.js", "y": "sync.js"}
+
+
+class SyncTests(ClientModuleTestCase):
+    """
+    What keeps every page's board the same as the server's, driven through
+    a stand-in WebSocket.
+    """
+
+    def run_sync(self, body: str) -> Any:
+        return self.run_js(_SYNC_MODULES, _SYNC_HARNESS + body)
+
+    def test_own_ops_are_applied_once(self) -> None:
+        """
+        A page applies its ops at once and sends them; their copies from
+        the server confirm them without applying them again.
+        """
+        result = self.run_sync("""
+            const h = harness();
+            h.live();
+            const status = h.sync.status;
+            h.sync.submit(add("me-1", "p"));
+            h.sync.submit(extend("me-2", "p", [1, 1]));
+            h.socket().receive({t: "ops", ops: [
+              stored(1, "me", add("me-1", "p")),
+              stored(2, "me", extend("me-2", "p", [1, 1])),
+            ]});
+            return [status, h.socket().sent.map((f) => [f.t, f.cid]),
+                    h.scene.byId.get("p").pts, h.outbox.length, h.sync.seq];
+            """)
+
+        self.assertEqual(
+            result,
+            ["live", [["op", "me-1"], ["op", "me-2"]], [0, 0, 1, 1], 0, 2],
+        )
+
+    def test_reconnection_catches_up_before_resending(self) -> None:
+        """
+        After a drop the page asks only for what it missed, and resends
+        what is unconfirmed once it has caught up: ops the server stored
+        meanwhile come back as its own and are neither sent nor applied
+        twice; ops drawn while offline go out after them.
+        """
+        result = self.run_sync("""
+            const h = harness();
+            h.live();
+            h.socket().receive({t: "ops", ops: [
+              stored(1, "other", add("o-1", "q")),
+            ]});
+            h.sync.submit(add("me-1", "p"));
+            h.sync.submit(extend("me-2", "p", [1, 1]));
+            h.socket().drop();
+            const offline = h.sync.status;
+            h.sync.submit(extend("me-3", "p", [2, 2]));
+            await until(() => FakeSocket.all.length === 2);
+            const second = h.socket();
+            second.open();
+            second.receive({t: "hello", board: "b", you: "me", seq: 3});
+            const early = second.sent.length;
+            second.receive({t: "ops", ops: [
+              stored(2, "me", add("me-1", "p")),
+              stored(3, "me", extend("me-2", "p", [1, 1])),
+            ]});
+            const resent = second.sent.map((f) => f.cid);
+            second.receive({t: "ops", ops: [
+              stored(4, "me", extend("me-3", "p", [2, 2])),
+            ]});
+            return [offline, second.url, early, resent,
+                    h.scene.byId.get("p").pts, h.outbox.length, h.sync.status];
+            """)
+
+        self.assertEqual(
+            result,
+            [
+                "offline",
+                "ws://x/b/b/ws?client=me&since=1",
+                0,
+                ["me-3"],
+                [0, 0, 1, 1, 2, 2],
+                0,
+                "live",
+            ],
+        )
+
+    def test_ops_kept_across_a_reload_are_applied_once(self) -> None:
+        """
+        After a reload, an op the server had stored is acknowledged and
+        shows once (from the state); one it had not is applied when its
+        copy comes back.
+        """
+        result = self.run_sync("""
+            const storage = new FakeStorage({k: JSON.stringify([
+              {op: add("me-1", "p"), at: Date.now()},
+              {op: add("me-2", "q"), at: Date.now()},
+            ])});
+            const h = harness(storage);
+            h.live(1, [path("p")]);
+            const resent = h.socket().sent.map((f) => f.cid);
+            const before = h.scene.items.map((i) => i.id);
+            h.socket().receive({t: "ack", cid: "me-1", seq: 1});
+            h.socket().receive({t: "ops", ops: [stored(2, "me", add("me-2", "q"))]});
+            return [resent, before, h.scene.items.map((i) => i.id),
+                    h.outbox.length];
+            """)
+
+        self.assertEqual(result, [["me-1", "me-2"], ["p"], ["p", "q"], 0])
+
+    def test_a_gap_in_seqs_reloads_the_board(self) -> None:
+        """
+        Seqs skip nothing, so an op that does not follow the one before
+        means something was missed: the page reconnects for a full state.
+        """
+        result = self.run_sync("""
+            const h = harness();
+            h.live(5, [path("p")]);
+            h.socket().receive({t: "ops", ops: [
+              stored(7, "other", add("o-1", "q")),
+            ]});
+            return [FakeSocket.all.length, h.socket().url,
+                    h.scene.byId.has("q")];
+            """)
+
+        self.assertEqual(result, [2, "ws://x/b/b/ws?client=me", False])
+
+    def test_own_item_cleared_by_another_comes_back_with_its_copy(self) -> None:
+        """
+        A clear from someone else that the server put before this page's
+        add takes the item off the page only until the add's copy arrives,
+        as it does on every other page.
+        """
+        result = self.run_sync("""
+            const h = harness();
+            h.live();
+            h.sync.submit(add("me-1", "p"));
+            h.socket().receive({t: "ops", ops: [
+              stored(1, "other", {cid: "o-1", op: "clear"}),
+            ]});
+            const cleared = h.scene.items.length;
+            h.socket().receive({t: "ops", ops: [stored(2, "me", add("me-1", "p"))]});
+            return [cleared, h.scene.items.map((i) => i.id)];
+            """)
+
+        self.assertEqual(result, [0, ["p"]])
+
+    def test_refused_add_leaves_the_page_with_a_message(self) -> None:
+        """
+        An add the server refuses (the board is full) is on no other
+        screen, so it goes from this one too, and the page says why.
+        """
+        result = self.run_sync("""
+            const h = harness();
+            h.live();
+            h.sync.submit(add("me-1", "p"));
+            const drawn = h.scene.byId.has("p");
+            h.socket().receive({t: "error", code: "board_full",
+                                message: "full", cid: "me-1"});
+            return [drawn, h.scene.byId.has("p"), h.outbox.length, h.notes];
+            """)
+
+        self.assertEqual(result, [True, False, 0, ["This board is full."]])
+
+    def test_ops_not_stored_are_sent_again_in_order(self) -> None:
+        """
+        When the store fails an add, the add and the extends refused after
+        it for lack of the item are kept, the page says it is not saving,
+        and all go again, in order, once the server answered the ones it
+        had.
+        """
+        result = self.run_sync("""
+            const h = harness();
+            h.live();
+            h.sync.submit(add("me-1", "p"));
+            h.sync.submit(extend("me-2", "p", [1, 1]));
+            h.socket().receive({t: "status", saving: false, message: "x"});
+            h.socket().receive({t: "error", code: "storage_unavailable",
+                                message: "x", cid: "me-1"});
+            h.socket().receive({t: "error", code: "unknown_item",
+                                message: "x", cid: "me-2"});
+            const kept = [h.outbox.length, h.sync.saving];
+            await until(() => h.socket().sent.length === 4);
+            h.socket().receive({t: "ops", ops: [
+              stored(1, "me", add("me-1", "p")),
+              stored(2, "me", extend("me-2", "p", [1, 1])),
+            ]});
+            return [kept, h.socket().sent.map((f) => f.cid), h.notes.length,
+                    h.sync.saving, h.outbox.length, h.scene.byId.get("p").pts];
+            """)
+
+        self.assertEqual(
+            result,
+            [[2, False], ["me-1", "me-2", "me-1", "me-2"], 1, True, 0, [0, 0, 1, 1]],
+        )

@@ -6,8 +6,11 @@ and on a real Redis.
 
 import itertools
 import json
+import os
 import secrets
+import tempfile
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from twisted.trial.unittest import TestCase
@@ -89,6 +92,30 @@ class HttpTests(TestCase):
             status, body, _ = self.daemon.get(path)
             self.assertEqual(status, 404, path)
             self.assertNotIn(b"root:", body)
+
+
+class TacTests(TestCase):
+    """
+    C{twistd -ny whitebrd.tac} runs the same service as C{twistd whitebrd}.
+    """
+
+    def test_tac_serves_boards(self) -> None:
+        """
+        The .tac daemon, configured through C{WHITEBRD_OPTIONS}, stores and
+        relays ops.
+        """
+        workdir = Path(tempfile.mkdtemp(dir=os.getcwd()))
+        daemon = Daemon(["--data", str(workdir / "tac.sqlite3")], workdir, tac=True)
+        self.addCleanup(daemon.stop)
+        daemon.start()
+        line = {"id": "l1", "kind": "line", "pts": [0, 0, 10, 10], "color": "#ff0000", "width": 3}
+
+        client = daemon.connect("tac-board", client="alice-0001").join()
+        client.send({"t": "op", "cid": "alice-0001-1", "op": "add", "item": line})
+        client.until_seq(1)
+
+        self.assertEqual(daemon.board_json("tac-board")["items"], [line])
+        self.assertTrue((workdir / "tac.sqlite3").exists())
 
 
 class BoardTestsMixin:

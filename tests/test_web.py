@@ -4,6 +4,7 @@ StubTreq over the Klein resource.
 """
 
 import json
+import re
 from typing import Any
 
 from treq.testing import StubTreq
@@ -118,7 +119,7 @@ class RouteTests(SynchronousTestCase):
         treq, _ = client()
 
         code, body, headers = self.get(treq, "/b/x")
-        scripts = [part.split(b'"')[0].decode() for part in body.split(b'src="')[1:]]
+        scripts = [m.decode() for m in re.findall(rb'<script[^>]*\bsrc="([^"]+)"', body)]
         self.assertTrue(scripts, "the board page loads no script")
         for script in scripts:
             code, _, headers = self.get(treq, script)

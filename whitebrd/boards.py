@@ -238,7 +238,7 @@ class Board:
         subscriber.send_frames(self.scene.state_frames(self._state_frame_bytes))
 
     def _ops_after(self, since: Optional[int]) -> Optional[list[str]]:
-        if since is None or since > self.scene.seq:
+        if since is None or since == 0 or since > self.scene.seq:
             return None
         if since == self.scene.seq:
             return []

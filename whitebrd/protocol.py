@@ -169,8 +169,10 @@ class BoardProtocol(WebSocketServerProtocol):
         self._idle_waiters: list[Deferred[None]] = []
         self._early: deque[bytes] = deque()
         self._appending: deque[Op] = deque()
+        self._issued: deque[list[Any]] = deque()
+        self._held: list[Op] = []
+        self._failing = False
         self._appending_bytes = 0
-        self._in_flight: Optional[Deferred[Any]] = None
         self._retry: Optional[IDelayedCall] = None
         self._retry_seconds = _RETRY_FIRST_SECONDS
         self._pumping = False
@@ -341,20 +343,27 @@ class BoardProtocol(WebSocketServerProtocol):
 
     def _queue(self, op: Op) -> None:
         """
-        Append ops one after another, in the order they arrived, so that an
-        C{extend} never overtakes the C{add} it extends.
+        Hand ops to the store in the order they arrived, a bounded number at
+        a time: the store applies calls in the order they were made, so an
+        C{extend} never overtakes the C{add} it extends, and a burst does
+        not wait a round trip per op.
         """
         if self.factory.draining:
             # Not acknowledged, so the client sends it again elsewhere.
             return
         size = len(op.body)
-        if self._appending_bytes + size > self.factory.limits.max_pending_op_bytes:
+        waiting = len(self._appending) + len(self._issued) + len(self._held)
+        if (
+            waiting >= self.factory.max_queued_ops
+            or self._appending_bytes + size > self.factory.limits.max_pending_op_bytes
+        ):
             self.events.warn(
-                "Client {client} on board {board} has {bytes} bytes of ops waiting"
-                " for the store; closing so it sends them again later",
+                "Client {client} on board {board} has {count} ops ({bytes} bytes)"
+                " waiting for the store; closing so it sends them again later",
                 client=self.client_id,
                 board=self.board_id,
-                bytes=self._appending_bytes + size,
+                count=waiting,
+                bytes=self._appending_bytes,
             )
             self.close_with(
                 _TRY_AGAIN_LATER, "too many ops waiting for the store; send them again"
@@ -362,12 +371,12 @@ class BoardProtocol(WebSocketServerProtocol):
             return
         self._appending.append(op)
         self._appending_bytes += size
-        self._append_next()
+        self._append_more()
 
-    def _append_next(self) -> None:
+    def _append_more(self) -> None:
         """
-        Hand the oldest waiting op to the store, unless one is there already
-        or the connection waits to try again.
+        Hand waiting ops to the store, up to the bound in flight, unless an
+        earlier one failed and the connection waits to try again.
         """
         # NB: a store may answer before append() returns; the loop, not
         # recursion, then takes the next op.
@@ -377,66 +386,101 @@ class BoardProtocol(WebSocketServerProtocol):
         try:
             while (
                 self._appending
-                and self._in_flight is None
+                and len(self._issued) < self.factory.max_appends_in_flight
                 and self._retry is None
-                and not self._gone
+                and not self._failing
+                and not (self._gone or self._leaving)
             ):
-                op = self._appending[0]
-                d = self._in_flight = self.factory.store.append(
-                    self.board_id, self.client_id, op
-                )
+                op = self._appending.popleft()
+                entry: list[Any] = [op, None]
+                self._issued.append(entry)
+                d = self.factory.store.append(self.board_id, self.client_id, op)
                 d.addCallbacks(
-                    self._appended, self._append_failed, callbackArgs=(op,), errbackArgs=(op,)
+                    self._answered,
+                    self._answered,
+                    callbackArgs=(entry,),
+                    errbackArgs=(entry,),
                 )
                 d.addErrback(self._unexpected, "Handling an append's answer")
         finally:
             self._pumping = False
 
-    def _done_with(self, op: Op) -> None:
-        self._in_flight = None
-        if self._appending and self._appending[0] is op:
-            self._appending.popleft()
-            self._appending_bytes -= len(op.body)
-        self._retry_seconds = _RETRY_FIRST_SECONDS
-        self._append_next()
-        if not self._appending:
+    def _answered(self, result: Any, entry: list[Any]) -> None:
+        entry[1] = result
+        self._settle()
+
+    def _settle(self) -> None:
+        """
+        Act on the store's answers in the order the ops were sent.
+
+        Once one failed for want of the store, the refusals after it in the
+        same run are held with it (an C{extend} refused because its C{add}
+        was not stored is not refused on its merits), and all of them are
+        tried again, in order, when the run is over.
+        """
+        while self._issued and self._issued[0][1] is not None:
+            op, result = self._issued.popleft()
+            if self._gone or self._leaving:
+                continue
+            if isinstance(result, Appended):
+                self._stored(result, op)
+            elif isinstance(result, Failure) and result.check(StoreUnavailable):
+                if not self._failing:
+                    self.events.debug(
+                        "Op {cid} on board {board} not stored yet, the store is"
+                        " unavailable: {error}",
+                        cid=op.cid,
+                        board=self.board_id,
+                        error=result.getErrorMessage(),
+                    )
+                    self.factory.health.failed(result)
+                self._failing = True
+                self._held.append(op)
+            elif isinstance(result, Failure) and result.check(OpError):
+                if self._failing:
+                    self._held.append(op)
+                else:
+                    self._appending_bytes -= len(op.body)
+                    self._send_error(result.value)
+            else:
+                self._appending_bytes -= len(op.body)
+                self.events.failure(
+                    "Appending op {cid} to board {board} failed",
+                    result,
+                    cid=op.cid,
+                    board=self.board_id,
+                )
+        if self._gone or self._leaving:
+            return
+        if self._failing and not self._issued:
+            # The run is over: the held ops go again first, in order, after
+            # a pause (or as soon as the store is seen to answer).
+            self._appending.extendleft(reversed(self._held))
+            self._held = []
+            self._failing = False
+            self._retry = self.factory.clock.callLater(self._retry_seconds, self.retry_now)
+            self._retry_seconds = min(_RETRY_LONGEST_SECONDS, 2 * self._retry_seconds)
+        self._append_more()
+        if not self._pending():
             waiters, self._idle_waiters = self._idle_waiters, []
             for waiter in waiters:
                 waiter.callback(None)
 
-    def _appended(self, appended: Appended, op: Op) -> None:
+    def _stored(self, appended: Appended, op: Op) -> None:
+        self._appending_bytes -= len(op.body)
+        self._retry_seconds = _RETRY_FIRST_SECONDS
         self.factory.health.answered()
         if appended.duplicate:
-            self.send_text(dumps({"t": "ack", "cid": op.cid, "seq": appended.seq}))
-        else:
+            # NB: after the board's next flush, so that an ack never
+            # overtakes the copies of the ops sent before it.
+            ack = dumps({"t": "ack", "cid": op.cid, "seq": appended.seq})
+            self.factory.clock.callLater(0, self.send_text, ack)
+        elif self._board is not None:
             assert appended.text is not None
-            if self._board is not None:
-                self._board.receive(appended.seq, appended.text)
-        self._done_with(op)
+            self._board.receive(appended.seq, appended.text)
 
-    def _append_failed(self, failure: Failure, op: Op) -> None:
-        if failure.check(StoreUnavailable):
-            self._in_flight = None
-            self.events.debug(
-                "Op {cid} on board {board} not stored yet, the store is unavailable: {error}",
-                cid=op.cid,
-                board=self.board_id,
-                error=failure.getErrorMessage(),
-            )
-            self.factory.health.failed(failure)
-            if not self._gone and self._retry is None:
-                self._retry = self.factory.clock.callLater(
-                    self._retry_seconds, self.retry_now
-                )
-                self._retry_seconds = min(_RETRY_LONGEST_SECONDS, 2 * self._retry_seconds)
-            return
-        if failure.check(OpError):
-            self._send_error(failure.value)
-        else:
-            self.events.failure(
-                "Appending op {cid} to board {board} failed", failure, cid=op.cid, board=self.board_id
-            )
-        self._done_with(op)
+    def _pending(self) -> bool:
+        return bool(self._appending or self._issued or self._held)
 
     def retry_now(self) -> bool:
         """
@@ -448,15 +492,15 @@ class BoardProtocol(WebSocketServerProtocol):
             if self._retry.active():
                 self._retry.cancel()
             self._retry = None
-        self._append_next()
-        return bool(self._appending)
+        self._append_more()
+        return self._pending()
 
     def appends_done(self) -> Deferred[None]:
         """
         Fires once the ops this connection received are all answered by the
         store (stored, refused or given up with the connection).
         """
-        if not self._appending or self._gone:
+        if not self._pending() or self._gone:
             return succeed(None)
         waiter: Deferred[None] = Deferred()
         self._idle_waiters.append(waiter)
@@ -536,6 +580,8 @@ class BoardProtocol(WebSocketServerProtocol):
             self._retry.cancel()
         self._retry = None
         self._appending.clear()
+        self._held = []
+        self._failing = False
         self._appending_bytes = 0
         waiters, self._idle_waiters = self._idle_waiters, []
         for waiter in waiters:
@@ -648,10 +694,21 @@ class BoardFactory(WebSocketServerFactory):
         limits: Limits,
         reactor: IReactorTime,
         ping_interval_seconds: float = 30.0,
+        max_queued_ops: int = 10_000,
+        max_appends_in_flight: int = 64,
     ) -> None:
+        """
+        @param max_queued_ops: ops one connection may have waiting for the
+            store, counted (L{Limits.max_pending_op_bytes} bounds their
+            bytes); past it the connection is closed (1013).
+        @param max_appends_in_flight: ops of one connection handed to the
+            store without waiting for its answers.
+        """
         super().__init__(reactor=reactor)
         self.store = store
         self.limits = limits
+        self.max_queued_ops = max_queued_ops
+        self.max_appends_in_flight = max_appends_in_flight
         self.clock = reactor
         self.ping_interval_seconds = ping_interval_seconds
         self.connections: set[BoardProtocol] = set()

@@ -101,13 +101,14 @@ function main() {
   const statusText = document.getElementById("status-text");
   const body = document.body;
 
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
   const sync = new BoardSync({
     board,
     clientId: identity.clientId,
     scene,
     renderer,
     outbox,
-    origin: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`,
+    origin: `${scheme}://${location.host}`,
     notify: (message) => toast.show(message),
     changed: () => {
       const status = sync.status;

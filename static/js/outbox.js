@@ -27,6 +27,11 @@ const SAVE_DELAY_MS = 250;
  *
  * An op leaves the outbox when its own copy comes back in an `ops` frame,
  * when an `ack` names its cid, or when an `error` refuses it.
+ *
+ * TODO: two tabs of one browser on one board share the storage key, so
+ * each saves over the other's list; a tab reloaded with ops unconfirmed
+ * may then lose them (another tab that loads the list only resends ops
+ * the server acks). A key per tab, adopted by the next page, would fix it.
  */
 export class Outbox {
   /**

@@ -3,8 +3,8 @@
 // slices per animation frame, and incremental drawing of new items and
 // points.
 
-import { tracePath, traceTail } from "./geometry.js";
-import { FrameTask, SLICE_MS } from "./schedule.js";
+import { boxesTouch, tracePath, traceTail } from "./geometry.js";
+import { FrameTask, PAINT_SLICE_MS } from "./schedule.js";
 
 /** The board's background; painted, since a bare canvas reads transparent. */
 export const BACKGROUND = "#ffffff";
@@ -15,11 +15,14 @@ const REORDER_DELAY_MS = 300;
 /** How long a growing path rests before its last stretch is painted. */
 const TAIL_DELAY_MS = 120;
 
+/** Past this many items under an area, a redraw in slices is kinder. */
+const REPAINT_MAX_ITEMS = 3000;
+
 /**
  * Draws a `Scene` on a canvas.
  *
  * Items `scene.items[0 .. painted)` are on the canvas; a redraw resets that
- * count and paints the rest in slices of about `SLICE_MS` per frame, so a
+ * count and paints the rest in slices of about `PAINT_SLICE_MS` per frame, so a
  * big board never freezes the page. An item added on top is painted at
  * once when everything under it is; an extended path gets only its new
  * segments, and its last stretch (see geometry.js `tracePath`) once no new
@@ -48,6 +51,9 @@ export class Renderer {
     this._redraws = new FrameTask(() => this.redraw());
     this._reorderTimer = null;
     this._tails = new Map();
+    this._dirty = new Set();
+    this._restack = new Set();
+    this._repaints = new FrameTask(() => this._repaintDirty());
   }
 
   /**
@@ -96,7 +102,7 @@ export class Renderer {
     return this._next < this.scene.items.length;
   }
 
-  /** Paint everything again: after a resize, an erase, a clear. */
+  /** Paint everything again: after a resize, a new view, a clear. */
   redraw() {
     for (const timer of this._tails.values()) {
       clearTimeout(timer);
@@ -125,6 +131,69 @@ export class Renderer {
   }
 
   /**
+   * Paint again, on the next frame, the area these items cover or covered:
+   * items erased, moved in the drawing order, or translucent and grown.
+   * Only that area is cleared and only the items over it are painted, so
+   * a big board does not flicker.
+   *
+   * @param {object[]} items items of the scene, or just removed from it
+   */
+  repaintSoon(items) {
+    for (const item of items) {
+      this._dirty.add(item);
+    }
+    this._repaints.request();
+  }
+
+  _repaintDirty() {
+    const dirty = [...this._dirty];
+    this._dirty.clear();
+    if (dirty.length === 0) {
+      return;
+    }
+    if (this.busy) {
+      // Slices are painting; start them over rather than paint twice.
+      this.redraw();
+      return;
+    }
+
+    const area = { ...this.scene.bounds(dirty[0]) };
+    for (const item of dirty) {
+      const box = this.scene.bounds(item);
+      area.minX = Math.min(area.minX, box.minX);
+      area.minY = Math.min(area.minY, box.minY);
+      area.maxX = Math.max(area.maxX, box.maxX);
+      area.maxY = Math.max(area.maxY, box.maxY);
+    }
+    const under = this.scene.items.filter((item) =>
+      boxesTouch(this.scene.bounds(item), area, 1),
+    );
+    if (under.length > REPAINT_MAX_ITEMS) {
+      this.redraw();
+      return;
+    }
+
+    // The area in device pixels, rounded outwards, plus antialiasing.
+    const { ctx, view, dpr } = this;
+    const left = Math.floor((area.minX * view.scale + view.x) * dpr) - 2;
+    const top = Math.floor((area.minY * view.scale + view.y) * dpr) - 2;
+    const right = Math.ceil((area.maxX * view.scale + view.x) * dpr) + 2;
+    const bottom = Math.ceil((area.maxY * view.scale + view.y) * dpr) + 2;
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.beginPath();
+    ctx.rect(left, top, right - left, bottom - top);
+    ctx.clip();
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = BACKGROUND;
+    ctx.fillRect(left, top, right - left, bottom - top);
+    for (const item of under) {
+      this._paint(item, 0);
+    }
+    ctx.restore();
+  }
+
+  /**
    * Show a change reported by `Scene.apply`.
    *
    * @param {import("./scene.js").Change|null} change
@@ -137,6 +206,8 @@ export class Renderer {
       this._paintAdded(change.item);
     } else if (change.type === "extend") {
       this._paintExtended(change.item);
+    } else if (change.type === "erase") {
+      this.repaintSoon(change.items);
     } else {
       this.requestRedraw();
     }
@@ -161,7 +232,7 @@ export class Renderer {
     }
     if ((item.opacity ?? 1) < 1) {
       // Overlapping segments of a translucent stroke would darken.
-      this.requestRedraw();
+      this.repaintSoon([item]);
       return;
     }
     this._paint(item, painted);
@@ -173,11 +244,12 @@ export class Renderer {
     const { items } = this.scene;
     if (items[items.length - 1] !== item) {
       // Its new segments went over items drawn after it.
+      this._restack.add(item);
       clearTimeout(this._reorderTimer);
-      this._reorderTimer = setTimeout(
-        () => this.requestRedraw(),
-        REORDER_DELAY_MS,
-      );
+      this._reorderTimer = setTimeout(() => {
+        this.repaintSoon(this._restack);
+        this._restack.clear();
+      }, REORDER_DELAY_MS);
     }
   }
 
@@ -196,7 +268,7 @@ export class Renderer {
   }
 
   _paintSlice() {
-    const deadline = performance.now() + SLICE_MS;
+    const deadline = performance.now() + PAINT_SLICE_MS;
     const { items } = this.scene;
     while (this._next < items.length) {
       this._paint(items[this._next], 0);

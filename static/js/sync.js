@@ -35,7 +35,7 @@ const CLOSE_REASONS = {
  */
 const ERROR_MESSAGES = {
   too_many_points: "This stroke is too long.",
-  board_full: "This board is full: erase something to draw more.",
+  board_full: "This board is full.",
   duplicate_id: null,
   unknown_item: null,
 };
@@ -231,13 +231,11 @@ export class BoardSync {
         }
         this.saving = frame.saving;
         if (frame.saving && this._resendTimer !== null) {
-          // Storing works again: what was refused meanwhile goes now.
+          // Storing works again: what was refused meanwhile goes soon.
           clearTimeout(this._resendTimer);
           this._resendTimer = null;
           this._resendDelay = RESEND_FIRST_MS;
-          if (this._caughtUp) {
-            this._sendUnsent();
-          }
+          this._scheduleResend();
         }
         break;
       default:
@@ -321,7 +319,7 @@ export class BoardSync {
         op.op === "add" &&
         this.scene.settle(op.item.id, this.outbox.pendingAdds())
       ) {
-        this.renderer.requestRedraw();
+        this.renderer.repaintSoon([this.scene.byId.get(op.item.id)]);
       }
       return true;
     }
@@ -360,11 +358,15 @@ export class BoardSync {
       this._notStored(frame.cid, frame.code);
       return;
     }
+    if (frame.code === "unknown_item" && this._waitsForAdd(frame.cid)) {
+      // Its add was not stored (the store failed) and goes again first.
+      this._scheduleResend();
+      return;
+    }
     const entry = frame.cid ? this.outbox.take(frame.cid) : null;
     if (entry && entry.applied && entry.op.op === "add") {
       // Refused, so it is on no other screen: take it off this one.
-      this.scene.remove([entry.op.item.id]);
-      this.renderer.requestRedraw();
+      this.renderer.repaintSoon(this.scene.remove([entry.op.item.id]));
     }
     const message = Object.hasOwn(ERROR_MESSAGES, frame.code)
       ? ERROR_MESSAGES[frame.code]
@@ -400,15 +402,50 @@ export class BoardSync {
     if (entry) {
       entry.sent = false;
     }
-    if (this._resendTimer === null) {
-      this._resendTimer = setTimeout(() => {
-        this._resendTimer = null;
-        if (this._caughtUp) {
-          this._sendUnsent();
-        }
-      }, this._resendDelay);
-      this._resendDelay = Math.min(RESEND_MAX_MS, this._resendDelay * 2);
+    this._scheduleResend();
+  }
+
+  /**
+   * Whether an op refused for naming an item the board lacks only came
+   * too early: an add of that item waits before it in the outbox. Such an
+   * op is kept, to be sent again after the add.
+   */
+  _waitsForAdd(cid) {
+    const { entries } = this.outbox;
+    const index = entries.findIndex((entry) => entry.op.cid === cid);
+    if (index < 0) {
+      return false;
     }
+    const op = entries[index].op;
+    const ids = new Set(op.op === "extend" ? [op.id] : op.ids || []);
+    for (let i = 0; i < index; i++) {
+      const earlier = entries[i].op;
+      if (earlier.op === "add" && ids.has(earlier.item.id)) {
+        entries[index].sent = false;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  _scheduleResend() {
+    if (this._resendTimer !== null) {
+      return;
+    }
+    this._resendTimer = setTimeout(() => {
+      this._resendTimer = null;
+      if (!this._caughtUp) {
+        return;
+      }
+      if (this.outbox.entries.some((entry) => entry.sent)) {
+        // Ops sent earlier still wait in the server's queue for the store;
+        // sending more copies would only lengthen it.
+        this._scheduleResend();
+        return;
+      }
+      this._sendUnsent();
+    }, this._resendDelay);
+    this._resendDelay = Math.min(RESEND_MAX_MS, this._resendDelay * 2);
   }
 
   _sendUnsent() {
