@@ -182,15 +182,17 @@ class OutboxClient:
         holds C{seq}, if given).
         """
         deadline = time.monotonic() + timeout
-        while (
-            self.outbox
-            or not self.caught_up
-            or (seq is not None and self.seq < seq)
-        ):
+        while self.outbox or not self.caught_up or (seq is not None and self.seq < seq):
             if time.monotonic() > deadline:
                 raise AssertionError(
                     "%s not settled in %gs: %d ops unconfirmed, seq %d, caught up %s"
-                    % (self.client_id, timeout, len(self.outbox), self.seq, self.caught_up)
+                    % (
+                        self.client_id,
+                        timeout,
+                        len(self.outbox),
+                        self.seq,
+                        self.caught_up,
+                    )
                 )
             self.step(0.05)
 

@@ -207,7 +207,9 @@ class RawWebSocket:
             if opcode == PONG:
                 continue
             if opcode == CLOSE:
-                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                code = (
+                    struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                )
                 raise self._ended(code, payload[2:].decode("utf-8", "replace"))
             if opcode in (TEXT, BINARY):
                 parts, compressed = [], rsv1
@@ -249,7 +251,9 @@ class RawWebSocket:
         Drop the connection with a TCP reset, as a network failure would:
         no close frame, nothing more read or written.
         """
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.setsockopt(
+            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+        )
         self.sock.close()
         self.closed = Closed(None, "cut")
 

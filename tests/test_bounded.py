@@ -12,7 +12,14 @@ from twisted.trial.unittest import TestCase
 
 from tests.rawws import RawWebSocket
 from tests.redis_server import shared_redis
-from tests.support import Client, Daemon, drawing_ops, redis_history, start_daemon, tagged_items
+from tests.support import (
+    Client,
+    Daemon,
+    drawing_ops,
+    redis_history,
+    start_daemon,
+    tagged_items,
+)
 
 UNLIMITED = ("--ops-per-second", "1000000", "--ops-burst", "1000000")
 
@@ -38,7 +45,9 @@ def opening(daemon: Daemon, board: str) -> tuple[list[dict[str, Any]], int, int]
     return items, ws.messages_received, ws.bytes_received
 
 
-def draw_rounds(client: Client, items: list[dict[str, Any]], rounds: int, tag: str) -> int:
+def draw_rounds(
+    client: Client, items: list[dict[str, Any]], rounds: int, tag: str
+) -> int:
     """
     Draw C{items} and clear the board, C{rounds} times, one frame per
     round, then draw them once more.
@@ -47,7 +56,10 @@ def draw_rounds(client: Client, items: list[dict[str, Any]], rounds: int, tag: s
     """
     sent = 0
     for n in range(rounds + 1):
-        ops = [{"cid": "%s-%d-%d" % (tag, n, k), "op": "add", "item": item} for k, item in enumerate(items)]
+        ops = [
+            {"cid": "%s-%d-%d" % (tag, n, k), "op": "add", "item": item}
+            for k, item in enumerate(items)
+        ]
         if n < rounds:
             ops.append({"cid": "%s-%d-clear" % (tag, n), "op": "clear"})
         client.send({"t": "ops", "ops": ops})
@@ -79,7 +91,9 @@ class BoundedBoardTests(TestCase):
             client.send(dict(op, t="op"))
         client.until(lambda c: len(c.other) >= len(adds) - 40)
         full = [f for f in client.other if f["t"] == "error"]
-        client.send({"t": "op", "cid": "alice-0001-e", "op": "erase", "ids": [scene[0]["id"]]})
+        client.send(
+            {"t": "op", "cid": "alice-0001-e", "op": "erase", "ids": [scene[0]["id"]]}
+        )
         client.send(dict(adds[40], t="op"))
         client.until_seq(42)
 
@@ -102,7 +116,9 @@ class BoundedBoardTests(TestCase):
         are set aside like the archive.
         """
         redis = shared_redis()
-        daemon = start_daemon(self, "--redis", redis.url, "--state-frame-bytes", "600", *UNLIMITED)
+        daemon = start_daemon(
+            self, "--redis", redis.url, "--state-frame-bytes", "600", *UNLIMITED
+        )
         items = tagged_items("iroomt-notes.excalidraw", "r")[:6]
         once, often = new_board(), new_board()
         drawer = daemon.connect(once, client="drawer-0001").join()

@@ -16,10 +16,14 @@ from tests.rawws import BINARY, Closed, HandshakeRefused, RawWebSocket, deflate
 from tests.support import Daemon, drawing_ops, start_daemon, tagged_items
 
 LIMITS = (
-    "--max-message-bytes", "65536",
-    "--max-points-per-op", "1000",
-    "--ops-per-second", "50",
-    "--ops-burst", "300",
+    "--max-message-bytes",
+    "65536",
+    "--max-points-per-op",
+    "1000",
+    "--ops-per-second",
+    "50",
+    "--ops-burst",
+    "300",
 )
 
 
@@ -29,7 +33,9 @@ def tracebacks(daemon: Daemon) -> list[str]:
     """
     lines = daemon.log().splitlines()
     return [
-        "\n".join(lines[n : n + 12]) for n, line in enumerate(lines) if "Traceback" in line
+        "\n".join(lines[n : n + 12])
+        for n, line in enumerate(lines)
+        if "Traceback" in line
     ]
 
 
@@ -38,7 +44,13 @@ def new_board() -> str:
 
 
 def path(item_id: str, pts: Any = (1, 2, 3, 4), **fields: Any) -> dict[str, Any]:
-    item = {"id": item_id, "kind": "path", "pts": list(pts), "color": "#223344", "width": 2}
+    item = {
+        "id": item_id,
+        "kind": "path",
+        "pts": list(pts),
+        "color": "#223344",
+        "width": 2,
+    }
     item.update(fields)
     return item
 
@@ -69,21 +81,76 @@ BARRAGE: list[tuple[str, "str | bytes", str, Optional[str]]] = [
     ("pts a string", add("h-4", path("h4", pts="1,2")), "bad_item", "h-4"),
     ("width a string", add("h-5", path("h5", width="2")), "bad_item", "h-5"),
     ("item a list", op("h-6", op="add", item=[1]), "bad_item", "h-6"),
-    ("NaN", add("h-7", path("h7")).replace("[1, 2, 3, 4]", "[1, NaN, 3, 4]"), "bad_item", "h-7"),
-    ("Infinity", add("h-8", path("h8")).replace("[1, 2, 3, 4]", "[Infinity, 2, 3, 4]"), "bad_item", "h-8"),
-    ("1e400", add("h-9", path("h9")).replace("[1, 2, 3, 4]", "[1e400, 2, 3, 4]"), "bad_item", "h-9"),
+    (
+        "NaN",
+        add("h-7", path("h7")).replace("[1, 2, 3, 4]", "[1, NaN, 3, 4]"),
+        "bad_item",
+        "h-7",
+    ),
+    (
+        "Infinity",
+        add("h-8", path("h8")).replace("[1, 2, 3, 4]", "[Infinity, 2, 3, 4]"),
+        "bad_item",
+        "h-8",
+    ),
+    (
+        "1e400",
+        add("h-9", path("h9")).replace("[1, 2, 3, 4]", "[1e400, 2, 3, 4]"),
+        "bad_item",
+        "h-9",
+    ),
     ("out of range", add("h-10", path("h10", pts=[0, 0, 1e7, 0])), "bad_item", "h-10"),
-    ("too many points", add("h-11", path("h11", pts=[1] * 2002)), "too_many_points", "h-11"),
+    (
+        "too many points",
+        add("h-11", path("h11", pts=[1] * 2002)),
+        "too_many_points",
+        "h-11",
+    ),
     ("deep nesting", "[" * 20000 + "]" * 20000, "bad_json", None),
-    ("huge string", add("h-12", path("h12", color="#" + "f" * 60000)), "bad_item", "h-12"),
-    ("text past the limit", add("h-13", path("h13", kind="text", pts=[0, 0], text="x" * 2001, size=12)), "bad_item", "h-13"),
+    (
+        "huge string",
+        add("h-12", path("h12", color="#" + "f" * 60000)),
+        "bad_item",
+        "h-12",
+    ),
+    (
+        "text past the limit",
+        add("h-13", path("h13", kind="text", pts=[0, 0], text="x" * 2001, size=12)),
+        "bad_item",
+        "h-13",
+    ),
     ("bad id", add("h-14", path("../etc/passwd")), "bad_id", "h-14"),
     ("non-ASCII id", add("h-15", path("caf\u00e9")), "bad_id", "h-15"),
     ("unknown field", add("h-16", path("h16", onclick="alert(1)")), "bad_item", "h-16"),
-    ("too many ops", json.dumps({"t": "ops", "ops": [{"cid": "b%d" % n, "op": "clear"} for n in range(1001)]}), "too_many_ops", None),
-    ("extend of an unknown item", op("h-17", op="extend", id="nowhere", pts=[1, 1]), "unknown_item", "h-17"),
-    ("erase of nothing there", op("h-18", op="erase", ids=["nowhere"]), "unknown_item", "h-18"),
-    ("add of an id on the board", add("h-19", path("ON_BOARD")), "duplicate_id", "h-19"),
+    (
+        "too many ops",
+        json.dumps(
+            {
+                "t": "ops",
+                "ops": [{"cid": "b%d" % n, "op": "clear"} for n in range(1001)],
+            }
+        ),
+        "too_many_ops",
+        None,
+    ),
+    (
+        "extend of an unknown item",
+        op("h-17", op="extend", id="nowhere", pts=[1, 1]),
+        "unknown_item",
+        "h-17",
+    ),
+    (
+        "erase of nothing there",
+        op("h-18", op="erase", ids=["nowhere"]),
+        "unknown_item",
+        "h-18",
+    ),
+    (
+        "add of an id on the board",
+        add("h-19", path("ON_BOARD")),
+        "duplicate_id",
+        "h-19",
+    ),
     ("cursor out of range", '{"t": "cursor", "x": 1e9, "y": 0}', "bad_frame", None),
     ("binary frame", b"\x00\x01\x02", "bad_frame", None),
 ]
@@ -106,7 +173,9 @@ class HostileInputTests(TestCase):
         self.before = self.daemon.board_json(self.board)
 
     def connect(self, board: Optional[str] = None, **options: Any) -> RawWebSocket:
-        ws = RawWebSocket(self.daemon.port, "/b/%s/ws" % (board or self.board,), **options)
+        ws = RawWebSocket(
+            self.daemon.port, "/b/%s/ws" % (board or self.board,), **options
+        )
         ws.receive()  # hello
         while ws.receive().get("more"):
             pass
@@ -158,9 +227,13 @@ class HostileInputTests(TestCase):
         invalid = self.connect()
         invalid.send_text(b'{"t": "cursor", "x": 1, "y": "\xff\xfe"}')
         oversized = self.connect()
-        oversized.send_text(json.dumps({"t": "cursor", "x": 1, "y": 1, "pad": "x" * 70000}))
+        oversized.send_text(
+            json.dumps({"t": "cursor", "x": 1, "y": 1, "pad": "x" * 70000})
+        )
         compressed = self.connect(compress=True)
-        bomb = deflate(b'{"t": "cursor", "x": 1, "y": 1, "pad": "' + b"x" * 500_000 + b'"}')
+        bomb = deflate(
+            b'{"t": "cursor", "x": 1, "y": 1, "pad": "' + b"x" * 500_000 + b'"}'
+        )
         compressed.send_frame(1, bomb, rsv1=True)
         polite = self.connect(board=new_board(), compress=True)
         polite.send_frame(1, deflate(add("p-1", path("p1")).encode()), rsv1=True)
@@ -198,7 +271,13 @@ class HostileInputTests(TestCase):
         of text are refused with 404 before any handshake.
         """
         statuses = []
-        for bad in ["/b/../ws", "/b/a%2Fb/ws", "/b/%61bc/ws", "/b/caf%C3%A9/ws", "/b/" + "x" * 10_000 + "/ws"]:
+        for bad in [
+            "/b/../ws",
+            "/b/a%2Fb/ws",
+            "/b/%61bc/ws",
+            "/b/caf%C3%A9/ws",
+            "/b/" + "x" * 10_000 + "/ws",
+        ]:
             try:
                 RawWebSocket(self.daemon.port, bad).close()
                 statuses.append(101)
@@ -217,7 +296,7 @@ class HostileInputTests(TestCase):
         board = new_board()
         ws = self.connect(board=board)
         other = self.connect(board=board)
-        text = "<img src=x onerror=alert(1)>\u202eevil\u202c \x07\x1b[31m \U0001F9D1\u200d\U0001F3A8 \u0645\u0631\u062d\u0628\u0627"
+        text = "<img src=x onerror=alert(1)>\u202eevil\u202c \x07\x1b[31m \U0001f9d1\u200d\U0001f3a8 \u0645\u0631\u062d\u0628\u0627"
         item = path("t1", kind="text", pts=[10, 20], text=text, size=16)
 
         ws.send_text(add("t-1", item))
@@ -246,23 +325,32 @@ def _value(rng: random.Random, depth: int = 0) -> Any:
     if choice == 2:
         return rng.choice([0, -1, 2**63, -(2**70), 10**400 if depth else 7])
     if choice == 3:
-        return rng.choice([float("nan"), float("inf"), -float("inf"), 1e308, -0.0, 1e-320])
+        return rng.choice(
+            [float("nan"), float("inf"), -float("inf"), 1e308, -0.0, 1e-320]
+        )
     if choice == 4:
         return rng.uniform(-2e6, 2e6)
     if choice == 5:
-        return "".join(rng.choice("z0-_.:\u202e\U0001F600<>\"\\\x00\ud800") for _ in range(rng.randrange(12)))
+        return "".join(
+            rng.choice('z0-_.:\u202e\U0001f600<>"\\\x00\ud800')
+            for _ in range(rng.randrange(12))
+        )
     if choice == 6:
         return "z" * rng.choice([1, 40, 41, 81, 2001, 30000])
     if choice == 7 and depth < 4:
         return [_value(rng, depth + 1) for _ in range(rng.randrange(6))]
     if choice == 8 and depth < 4:
-        return {str(_value(rng, 4)): _value(rng, depth + 1) for _ in range(rng.randrange(4))}
+        return {
+            str(_value(rng, 4)): _value(rng, depth + 1) for _ in range(rng.randrange(4))
+        }
     if choice == 9:
         return [rng.uniform(-100, 100) for _ in range(rng.choice([1, 2, 3, 4, 2001]))]
     if choice == 10:
         return "#%06x" % (rng.randrange(2**24),)
     if choice == 11:
-        return rng.choice(["add", "extend", "erase", "op", "ops", "cursor", "path", "text", "rect"])
+        return rng.choice(
+            ["add", "extend", "erase", "op", "ops", "cursor", "path", "text", "rect"]
+        )
     if choice == 12:
         return "z%d" % (rng.randrange(20),)
     return rng.choice(["", " ", "#12345g", "../", "%2e%2e"])
@@ -272,7 +360,13 @@ def _template(rng: random.Random, n: int) -> dict[str, Any]:
     item_id = "z%d" % (rng.randrange(20),)
     kind = rng.choice(["path", "line", "rect", "ellipse", "text"])
     pts = [rng.uniform(-100, 100) for _ in range(2 if kind == "text" else 4)]
-    item: dict[str, Any] = {"id": item_id, "kind": kind, "pts": pts, "color": "#102030", "width": 3}
+    item: dict[str, Any] = {
+        "id": item_id,
+        "kind": kind,
+        "pts": pts,
+        "color": "#102030",
+        "width": 3,
+    }
     if kind == "text":
         item.update(text="fuzz", size=12)
     cid = "fz-%d" % (n,)
@@ -281,7 +375,13 @@ def _template(rng: random.Random, n: int) -> dict[str, Any]:
             {"t": "op", "cid": cid, "op": "add", "item": item},
             {"t": "op", "cid": cid, "op": "extend", "id": item_id, "pts": pts[:2]},
             {"t": "op", "cid": cid, "op": "erase", "ids": [item_id]},
-            {"t": "ops", "ops": [{"cid": cid + "a", "op": "add", "item": item}, {"cid": cid + "b", "op": "extend", "id": item_id, "pts": [1, 1]}]},
+            {
+                "t": "ops",
+                "ops": [
+                    {"cid": cid + "a", "op": "add", "item": item},
+                    {"cid": cid + "b", "op": "extend", "id": item_id, "pts": [1, 1]},
+                ],
+            },
             {"t": "cursor", "x": 1, "y": 2},
         ]
     )
@@ -321,7 +421,9 @@ def fuzz_frame(rng: random.Random, n: int) -> str:
         return json.dumps(_template(rng, n))
     if roll < 0.2:
         text = json.dumps(_template(rng, n))
-        return text[: rng.randrange(len(text))] + rng.choice(["", "}", "]]", "\x00", "\ufffd"])
+        return text[: rng.randrange(len(text))] + rng.choice(
+            ["", "}", "]]", "\x00", "\ufffd"]
+        )
     frame = _template(rng, n)
     for _ in range(rng.randrange(1, 4)):
         frame = _mutate(rng, frame)
@@ -343,7 +445,9 @@ class FuzzTests(TestCase):
         it: the drawing is untouched, everyone agrees on the board, the
         fuzzing connection still works, and the daemon logged no traceback.
         """
-        daemon = start_daemon(self, "--ops-per-second", "1000000", "--ops-burst", "1000000")
+        daemon = start_daemon(
+            self, "--ops-per-second", "1000000", "--ops-burst", "1000000"
+        )
         board = new_board()
         scene = tagged_items("kodex-redis.excalidraw", "o")
         plan = drawing_ops(scene, "drawer-0001")

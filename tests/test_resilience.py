@@ -115,11 +115,15 @@ class ResilienceAssertions:
         self.assertEqual(first.items, expected)
         for scene in scenes:
             ids = {item["id"] for item in scene}
-            self.assertEqual([i for i in first.items if i in ids], [item["id"] for item in scene])
+            self.assertEqual(
+                [i for i in first.items if i in ids], [item["id"] for item in scene]
+            )
 
         cids = [op["cid"] for op in history]
         self.assertEqual(sorted(cids), sorted(op["cid"] for op in sent))
-        self.assertEqual([op["seq"] for op in history], list(range(1, len(history) + 1)))
+        self.assertEqual(
+            [op["seq"] for op in history], list(range(1, len(history) + 1))
+        )
         self.assertEqual(first.seq, len(history))
         for client in clients:
             self.assertLessEqual(max(client.applied.values(), default=1), 1)
@@ -140,7 +144,9 @@ class ReconnectTests(ResilienceAssertions, TestCase):
         each scene item for item, and no op was applied twice.
         """
         redis = shared_redis()
-        daemons = [start_daemon(self, "--redis", redis.url, *UNLIMITED) for _ in range(2)]
+        daemons = [
+            start_daemon(self, "--redis", redis.url, *UNLIMITED) for _ in range(2)
+        ]
         ports = [d.port for d in daemons]
         rng = seeded(self)
         board = new_board()
@@ -148,7 +154,10 @@ class ReconnectTests(ResilienceAssertions, TestCase):
             tagged_items("doutorado-sw-design.excalidraw", "a"),
             tagged_items("summer-training-whiteboard.excalidraw", "b"),
         ]
-        clients = [OutboxClient(ports, board, name, rng) for name in ("alice-0001", "bobby-0001")]
+        clients = [
+            OutboxClient(ports, board, name, rng)
+            for name in ("alice-0001", "bobby-0001")
+        ]
         plans = [drawing_ops(scene, c.client_id) for scene, c in zip(scenes, clients)]
         cuts = [set(rng.sample(range(1, len(plan)), 12)) for plan in plans]
         for client in clients:
@@ -170,12 +179,20 @@ class ReconnectTests(ResilienceAssertions, TestCase):
         self.assertLessEqual(20 + 2, sum(c.connections for c in clients))
         self.assertEqual(seq, sum(len(plan) for plan in plans))
         self.assertWhole(
-            daemons[0], board, clients, scenes, plans[0] + plans[1], redis_history(redis, board)
+            daemons[0],
+            board,
+            clients,
+            scenes,
+            plans[0] + plans[1],
+            redis_history(redis, board),
         )
 
 
 def draw_in_turns(
-    clients: list[OutboxClient], plans: list[list[dict[str, Any]]], start: int, stop: int
+    clients: list[OutboxClient],
+    plans: list[list[dict[str, Any]]],
+    start: int,
+    stop: int,
 ) -> None:
     """
     Each client submits its plan's ops C{start} to C{stop}, in turns, reading
@@ -188,7 +205,9 @@ def draw_in_turns(
             client.step()
 
 
-def wait_for(condition: Any, clients: list[OutboxClient], timeout: float = 30.0) -> None:
+def wait_for(
+    condition: Any, clients: list[OutboxClient], timeout: float = 30.0
+) -> None:
     """
     Run C{clients} until C{condition()} holds.
     """
@@ -259,7 +278,9 @@ class ServerFailureTests(ResilienceAssertions, TestCase):
         self.assertLessEqual(acknowledged, {op["cid"] for op in history})
         self.assertLessEqual(2 * third, len(acknowledged))
         self.assertEqual(seq, sum(len(plan) for plan in plans))
-        self.assertWhole(daemons[1], board, clients, scenes, plans[0] + plans[1], history)
+        self.assertWhole(
+            daemons[1], board, clients, scenes, plans[0] + plans[1], history
+        )
 
     def test_daemon_killed_mid_drawing(self) -> None:
         """
@@ -269,7 +290,9 @@ class ServerFailureTests(ResilienceAssertions, TestCase):
         second daemon sees the same board.
         """
         redis = shared_redis()
-        first, second = (start_daemon(self, "--redis", redis.url, *UNLIMITED) for _ in range(2))
+        first, second = (
+            start_daemon(self, "--redis", redis.url, *UNLIMITED) for _ in range(2)
+        )
         board = new_board()
         scenes = [
             tagged_items("cardinality-sketch.excalidraw", "a"),
@@ -330,16 +353,22 @@ class SlowClientTests(TestCase):
         """
         daemon = start_daemon(
             self,
-            "--max-send-buffer-bytes", "65536",
-            "--socket-send-buffer-bytes", "16384",
-            "--state-frame-bytes", "16384",
-            "--ping-interval", "300",
+            "--max-send-buffer-bytes",
+            "65536",
+            "--socket-send-buffer-bytes",
+            "16384",
+            "--state-frame-bytes",
+            "16384",
+            "--ping-interval",
+            "300",
             *UNLIMITED,
         )
         board = new_board()
         stuck = [
             RawWebSocket(
-                daemon.port, "/b/%s/ws?client=stuck-%04d" % (board, n), receive_buffer=4096
+                daemon.port,
+                "/b/%s/ws?client=stuck-%04d" % (board, n),
+                receive_buffer=4096,
             )
             for n in range(50)
         ]
@@ -365,7 +394,9 @@ class SlowClientTests(TestCase):
         closes = [s.until_closed() for s in stuck]
 
         self.assertEqual({c.code for c in closes}, {1008})
-        self.assertTrue(all("reading too slowly" in c.reason for c in closes), closes[0].reason)
+        self.assertTrue(
+            all("reading too slowly" in c.reason for c in closes), closes[0].reason
+        )
         self.assertEqual(drawer.seq, len(plan))
         self.assertEqual(watcher.items, {item["id"]: item for item in scene})
         self.assertLess(peak - baseline, 24 * 1024 * 1024)
@@ -401,7 +432,9 @@ class ShutdownTests(ResilienceAssertions, TestCase):
         nothing doubled.
         """
         redis = shared_redis()
-        first, second = (start_daemon(self, "--redis", redis.url, *UNLIMITED) for _ in range(2))
+        first, second = (
+            start_daemon(self, "--redis", redis.url, *UNLIMITED) for _ in range(2)
+        )
         board = new_board()
         scene = tagged_items("multiplayer-charges-math.excalidraw", "m")
         alice = OutboxClient([first.port, second.port], board, "alice-0001")
@@ -422,7 +455,9 @@ class ShutdownTests(ResilienceAssertions, TestCase):
 
         self.assertEqual(alice.closes[0], 1001)
         self.assertEqual(alice.port, second.port)
-        self.assertWhole(second, board, [alice], [scene], plan, redis_history(redis, board))
+        self.assertWhole(
+            second, board, [alice], [scene], plan, redis_history(redis, board)
+        )
 
     def test_dead_peer_is_found_by_pings(self) -> None:
         """
@@ -436,7 +471,14 @@ class ShutdownTests(ResilienceAssertions, TestCase):
         live = daemon.connect(board, client="alive-0001").join()
 
         ended = dead.until_closed(timeout=20)
-        live.send({"t": "op", "cid": "alive-0001-1", "op": "add", "item": tagged_items("iroomt-notes.excalidraw", "x")[0]})
+        live.send(
+            {
+                "t": "op",
+                "cid": "alive-0001-1",
+                "op": "add",
+                "item": tagged_items("iroomt-notes.excalidraw", "x")[0],
+            }
+        )
         live.until_seq(1)
 
         self.assertIsNone(ended.code)

@@ -86,9 +86,7 @@ class StoreHealth:
         self._probe = None
         if not self.saving:
             self.saving = True
-            self.log.info(
-                "The {store} store takes ops again", store=self._store.name
-            )
+            self.log.info("The {store} store takes ops again", store=self._store.name)
             self._changed(True)
 
     def _schedule(self) -> None:
@@ -124,9 +122,7 @@ class StoreHealth:
         d = self._store.ping()
         d.addBoth(done)
         d.addCallbacks(up, down)
-        d.addErrback(
-            lambda f: self.log.failure("Pinging the store failed", f)
-        )
+        d.addErrback(lambda f: self.log.failure("Pinging the store failed", f))
 
     def stop(self) -> None:
         """

@@ -222,7 +222,9 @@ class BoardProtocol(WebSocketServerProtocol):
     def _open_failed(self, failure: Failure) -> None:
         if failure.check(CancelledError) and self.factory.draining:
             # The store closed under the load: the daemon is stopping.
-            self.events.debug("Board {board} not opened: shutting down", board=self.board_id)
+            self.events.debug(
+                "Board {board} not opened: shutting down", board=self.board_id
+            )
         elif failure.check(StoreUnavailable):
             self.events.warn(
                 "Board {board} could not be opened, the store is unavailable: {error}",
@@ -230,7 +232,9 @@ class BoardProtocol(WebSocketServerProtocol):
                 error=failure.getErrorMessage(),
             )
         else:
-            self.events.failure("Board {board} could not be opened", failure, board=self.board_id)
+            self.events.failure(
+                "Board {board} could not be opened", failure, board=self.board_id
+            )
         self.close_with(_TRY_AGAIN_LATER, "the board's store is unavailable, try again")
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
@@ -245,7 +249,9 @@ class BoardProtocol(WebSocketServerProtocol):
             self._flooded()
             return
         if isBinary:
-            self._send_error(FrameError("bad_frame", "binary frames are not part of the protocol"))
+            self._send_error(
+                FrameError("bad_frame", "binary frames are not part of the protocol")
+            )
             return
         if verdict is Verdict.REFUSED:
             self._refuse_for_rate(payload)
@@ -332,7 +338,9 @@ class BoardProtocol(WebSocketServerProtocol):
 
     def _relay_cursor(self, cursor: CursorFrame) -> None:
         assert self._board is not None
-        text = dumps({"t": "cursor", "by": self.client_id, "x": cursor.x, "y": cursor.y})
+        text = dumps(
+            {"t": "cursor", "by": self.client_id, "x": cursor.x, "y": cursor.y}
+        )
         prepared = None
         for other in list(self._board.subscribers):
             if other is not self:
@@ -458,7 +466,9 @@ class BoardProtocol(WebSocketServerProtocol):
             self._appending.extendleft(reversed(self._held))
             self._held = []
             self._failing = False
-            self._retry = self.factory.clock.callLater(self._retry_seconds, self.retry_now)
+            self._retry = self.factory.clock.callLater(
+                self._retry_seconds, self.retry_now
+            )
             self._retry_seconds = min(_RETRY_LONGEST_SECONDS, 2 * self._retry_seconds)
         self._append_more()
         if not self._pending():
@@ -507,7 +517,9 @@ class BoardProtocol(WebSocketServerProtocol):
         return waiter
 
     def _unexpected(self, failure: Failure, what: str) -> None:
-        self.events.failure("{what} failed on board {board}", failure, what=what, board=self.board_id)
+        self.events.failure(
+            "{what} failed on board {board}", failure, what=what, board=self.board_id
+        )
 
     def _send_error(self, error: FrameError) -> None:
         self.events.debug(
@@ -554,7 +566,9 @@ class BoardProtocol(WebSocketServerProtocol):
             self._outgoing.close()
         self._leave_board()
         if self.state == WebSocketProtocol.STATE_OPEN:
-            self.sendCloseFrame(code=code, reasonUtf8=encode_truncate(reason, 123), isReply=False)
+            self.sendCloseFrame(
+                code=code, reasonUtf8=encode_truncate(reason, 123), isReply=False
+            )
         elif self.state != WebSocketProtocol.STATE_CLOSED:
             self.dropConnection(abort=True)
 
@@ -590,7 +604,9 @@ class BoardProtocol(WebSocketServerProtocol):
             self.factory.boards.release(self._board, self)
             self._board = None
 
-    def onClose(self, wasClean: bool, code: Optional[int], reason: Optional[str]) -> None:
+    def onClose(
+        self, wasClean: bool, code: Optional[int], reason: Optional[str]
+    ) -> None:
         """
         Leave the board; it leaves memory with its last connection.
         """
@@ -713,8 +729,12 @@ class BoardFactory(WebSocketServerFactory):
         self.ping_interval_seconds = ping_interval_seconds
         self.connections: set[BoardProtocol] = set()
         self.draining = False
-        self.boards = BoardRegistry(store, self.prepare, reactor, limits.state_frame_bytes)
-        self.health = StoreHealth(store, reactor, self._saving_changed, self._retry_held)
+        self.boards = BoardRegistry(
+            store, self.prepare, reactor, limits.state_frame_bytes
+        )
+        self.health = StoreHealth(
+            store, reactor, self._saving_changed, self._retry_held
+        )
         self.setProtocolOptions(
             maxMessagePayloadSize=limits.max_message_bytes,
             maxFramePayloadSize=limits.max_message_bytes,
@@ -749,7 +769,9 @@ class BoardFactory(WebSocketServerFactory):
         self.health.stop()
         closing = [c.going_away(timeout_seconds) for c in list(self.connections)]
         if closing:
-            self.events.info("Closing {count} connections: shutting down", count=len(closing))
+            self.events.info(
+                "Closing {count} connections: shutting down", count=len(closing)
+            )
         d: Deferred[Any] = DeferredList(closing, consumeErrors=True)
         d.addTimeout(timeout_seconds + 2.0, self.clock, onTimeoutCancel=lambda *_: None)
         return d
