@@ -8,6 +8,11 @@ import json
 from typing import Any, Optional
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from autobahn.websocket.compress import (
+    PerMessageDeflate,
+    PerMessageDeflateOffer,
+    PerMessageDeflateResponseAccept,
+)
 from twisted.internet.defer import Deferred
 from twisted.internet.testing import MemoryReactorClock
 from twisted.test import iosim
@@ -49,12 +54,19 @@ class Harness:
         self.pumps: list[iosim.IOPump] = []
         self.servers: dict[_RecordingClient, BoardProtocol] = {}
 
-    def connect(self, board: str, client: str, since: Optional[int] = None) -> _RecordingClient:
+    def connect(
+        self, board: str, client: str, since: Optional[int] = None, compress: bool = False
+    ) -> _RecordingClient:
         url = "ws://127.0.0.1/b/%s/ws?client=%s" % (board, client)
         if since is not None:
             url += "&since=%d" % (since,)
         client_factory = WebSocketClientFactory(url, reactor=self.clock)
         client_factory.protocol = _RecordingClient
+        if compress:
+            client_factory.setProtocolOptions(
+                perMessageCompressionOffers=[PerMessageDeflateOffer(True, True)],
+                perMessageCompressionAccept=PerMessageDeflateResponseAccept,
+            )
         server = self.factory.buildProtocol(None)
         protocol = client_factory.buildProtocol(None)
         pump = iosim.connect(
@@ -737,3 +749,36 @@ class DrainTests(SynchronousTestCase):
 
         self.assertFalse(hasattr(c, "frames") and c.frames)
         self.assertEqual(len(h.factory.connections), 0)
+
+
+class CompressionTests(SynchronousTestCase):
+    """
+    permessage-deflate is taken, cheaply.
+    """
+
+    def test_deflate_holds_no_zlib_stream_between_messages(self) -> None:
+        """
+        A client offering permessage-deflate gets it with no context
+        takeover and 512-byte windows both ways, its ops go through
+        compressed, and once a message is through the connection holds no
+        zlib stream, so an idle connection costs no compression memory.
+        """
+        h = Harness()
+        a = h.connect("b1", "alice-001", compress=True)
+
+        h.send(a, add("alice-001-1", "s1", [1, 1]))
+
+        deflate = h.servers[a]._perMessageCompress
+        assert isinstance(deflate, PerMessageDeflate)
+        self.assertEqual(
+            (
+                deflate.server_max_window_bits,
+                deflate.client_max_window_bits,
+                deflate.server_no_context_takeover,
+                deflate.client_no_context_takeover,
+            ),
+            (9, 9, True, True),
+        )
+        self.assertEqual([op["cid"] for op in ops_of(a)], ["alice-001-1"])
+        self.assertIsNone(deflate._compressor)
+        self.assertIsNone(deflate._decompressor)
