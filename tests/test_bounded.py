@@ -81,7 +81,14 @@ class BoundedBoardTests(TestCase):
         every one after it is answered board_full (the page says the board
         is full), the board keeps its 40 items, and erasing makes room.
         """
-        daemon = start_daemon(self, "--max-items-per-board", "40", *UNLIMITED)
+        daemon = start_daemon(
+            self,
+            "--redis",
+            shared_redis().url,
+            "--max-items-per-board",
+            "40",
+            *UNLIMITED,
+        )
         board = new_board()
         scene = tagged_items("kodex-redis.excalidraw", "k")
         client = daemon.connect(board, client="alice-0001").join()

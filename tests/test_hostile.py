@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional
 from twisted.trial.unittest import TestCase
 
 from tests.rawws import BINARY, Closed, HandshakeRefused, RawWebSocket, deflate
+from tests.redis_server import shared_redis
 from tests.support import Daemon, drawing_ops, start_daemon, tagged_items
 
 LIMITS = (
@@ -163,7 +164,7 @@ class HostileInputTests(TestCase):
     """
 
     def setUp(self) -> None:
-        self.daemon = start_daemon(self, *LIMITS)
+        self.daemon = start_daemon(self, "--redis", shared_redis().url, *LIMITS)
         self.board = new_board()
         self.scene = tagged_items("iroomt-notes.excalidraw", "o")
         self.watcher = self.daemon.connect(self.board, client="watch-0001").join()
@@ -446,7 +447,13 @@ class FuzzTests(TestCase):
         fuzzing connection still works, and the daemon logged no traceback.
         """
         daemon = start_daemon(
-            self, "--ops-per-second", "1000000", "--ops-burst", "1000000"
+            self,
+            "--redis",
+            shared_redis().url,
+            "--ops-per-second",
+            "1000000",
+            "--ops-burst",
+            "1000000",
         )
         board = new_board()
         scene = tagged_items("kodex-redis.excalidraw", "o")

@@ -353,6 +353,8 @@ class SlowClientTests(TestCase):
         """
         daemon = start_daemon(
             self,
+            "--redis",
+            shared_redis().url,
             "--max-send-buffer-bytes",
             "65536",
             "--socket-send-buffer-bytes",
@@ -465,7 +467,9 @@ class ShutdownTests(ResilienceAssertions, TestCase):
         by the WebSocket pings and dropped; a live peer on the same board,
         which answers them, stays and draws on.
         """
-        daemon = start_daemon(self, "--ping-interval", "1")
+        daemon = start_daemon(
+            self, "--redis", shared_redis().url, "--ping-interval", "1"
+        )
         board = new_board()
         dead = RawWebSocket(daemon.port, "/b/%s/ws" % (board,))
         live = daemon.connect(board, client="alive-0001").join()
