@@ -30,6 +30,17 @@ REPO = Path(__file__).resolve().parent.parent
 SCENES = Path(os.environ.get("WHITEBRD_SCENES", str(REPO.parent / "shared" / "scenes")))
 ARTIFACTS = REPO / "test-artifacts"
 
+# The limits of a daemon whose test streams whole drawings from one client as
+# fast as it can, far past what a person drawing sends; see
+# whitebrd.quotas.QuotaLimits for the defaults.
+STREAMING_LIMITS = (
+    "--ops-per-second-per-connection",
+    "1000000",
+    "--ops-per-second-per-address",
+    "1000000",
+)
+
+
 def free_port() -> int:
     """
     A TCP port on loopback that nothing listens on now.

@@ -13,6 +13,7 @@ from twisted.trial.unittest import TestCase
 from tests.rawws import RawWebSocket
 from tests.redis_server import shared_redis
 from tests.support import (
+    STREAMING_LIMITS,
     Client,
     Daemon,
     drawing_ops,
@@ -21,7 +22,7 @@ from tests.support import (
     tagged_items,
 )
 
-UNLIMITED = ("--ops-per-second", "1000000", "--ops-burst", "1000000")
+UNLIMITED = STREAMING_LIMITS + ("--connections-per-address", "1000")
 
 
 def new_board() -> str:

@@ -16,7 +16,14 @@ from typing import Any
 from twisted.trial.unittest import TestCase
 
 from tests.redis_server import shared_redis
-from tests.support import Client, Daemon, excalidraw_items, start_daemon, stroke_ops
+from tests.support import (
+    STREAMING_LIMITS,
+    Client,
+    Daemon,
+    excalidraw_items,
+    start_daemon,
+    stroke_ops,
+)
 
 
 def new_board() -> str:
@@ -217,7 +224,7 @@ class SQLiteBoardTests(BoardTestsMixin, TestCase):
     """
 
     def setUp(self) -> None:
-        self.daemon = start_daemon(self)
+        self.daemon = start_daemon(self, *STREAMING_LIMITS)
 
 
 class RedisBoardTests(BoardTestsMixin, TestCase):
@@ -226,7 +233,7 @@ class RedisBoardTests(BoardTestsMixin, TestCase):
     """
 
     def setUp(self) -> None:
-        self.daemon = start_daemon(self, "--redis", shared_redis().url)
+        self.daemon = start_daemon(self, "--redis", shared_redis().url, *STREAMING_LIMITS)
 
 
 class TwoDaemonTests(TestCase):
@@ -239,8 +246,8 @@ class TwoDaemonTests(TestCase):
         Clients on each daemon see the other's strokes, with the same seqs.
         """
         url = shared_redis().url
-        first = start_daemon(self, "--redis", url)
-        second = start_daemon(self, "--redis", url)
+        first = start_daemon(self, "--redis", url, *STREAMING_LIMITS)
+        second = start_daemon(self, "--redis", url, *STREAMING_LIMITS)
         board = new_board()
         items = list(excalidraw_items("cardinality-sketch.excalidraw"))
         alice = first.connect(board, client="alice-0001").join()

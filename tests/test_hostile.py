@@ -14,17 +14,23 @@ from twisted.trial.unittest import TestCase
 
 from tests.rawws import BINARY, Closed, HandshakeRefused, RawWebSocket, deflate
 from tests.redis_server import shared_redis
-from tests.support import Daemon, drawing_ops, start_daemon, tagged_items
+from tests.support import (
+    STREAMING_LIMITS,
+    Daemon,
+    drawing_ops,
+    start_daemon,
+    tagged_items,
+)
 
 LIMITS = (
     "--max-message-bytes",
     "65536",
     "--max-points-per-op",
     "1000",
-    "--ops-per-second",
-    "50",
-    "--ops-burst",
-    "300",
+    "--ops-per-second-per-connection",
+    "200",
+    "--ops-per-second-per-address",
+    "1000000",
 )
 
 
@@ -240,7 +246,7 @@ class HostileInputTests(TestCase):
         polite.send_frame(1, deflate(add("p-1", path("p1")).encode()), rsv1=True)
         flood_board = new_board()
         flood = self.connect(board=flood_board)
-        for n in range(700):
+        for n in range(1000):
             flood.send_text(add("f-%d" % (n,), path("f%d" % (n,))))
 
         stored = polite.receive()
@@ -260,10 +266,10 @@ class HostileInputTests(TestCase):
         self.assertEqual(compressed.until_closed().code, 1009)
         self.assertEqual(stored["ops"][0]["cid"], "p-1")
         self.assertEqual(flood_closed.code, 1008)
-        self.assertIn("too many messages", flood_closed.reason)
-        self.assertLessEqual(290, len(flood_codes))
+        self.assertIn("too many ops", flood_closed.reason)
+        self.assertLessEqual(350, len(flood_codes))
         self.assertEqual(set(flood_codes), {"rate_limited"})
-        self.assertLessEqual(self.daemon.board_json(flood_board)["seq"], 310)
+        self.assertLessEqual(self.daemon.board_json(flood_board)["seq"], 250)
         self.assertUnharmed()
 
     def test_bad_board_paths_are_404(self) -> None:
@@ -450,10 +456,7 @@ class FuzzTests(TestCase):
             self,
             "--redis",
             shared_redis().url,
-            "--ops-per-second",
-            "1000000",
-            "--ops-burst",
-            "1000000",
+            *STREAMING_LIMITS,
         )
         board = new_board()
         scene = tagged_items("kodex-redis.excalidraw", "o")

@@ -21,6 +21,7 @@ from tests.outbox_client import OutboxClient
 from tests.rawws import RawWebSocket
 from tests.redis_server import RedisServer, shared_redis
 from tests.support import (
+    STREAMING_LIMITS,
     Daemon,
     drawing_ops,
     redis_history,
@@ -30,7 +31,7 @@ from tests.support import (
 
 # The tests' clients share one address and draw as fast as the machine
 # lets them, so the flood limits are set out of their way.
-UNLIMITED = ("--ops-per-second", "1000000", "--ops-burst", "1000000")
+UNLIMITED = STREAMING_LIMITS + ("--connections-per-address", "1000")
 
 
 def new_board() -> str:

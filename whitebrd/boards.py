@@ -210,18 +210,32 @@ class Board:
         if self._gap_call is None:
             self._gap_call = self._clock.callLater(1.0, self._fill_gap)
 
-    def join(self, subscriber: Subscriber, since: Optional[int]) -> None:
+    def join(
+        self,
+        subscriber: Subscriber,
+        since: Optional[int],
+        name: Optional[str] = None,
+        mode: Optional[str] = None,
+    ) -> None:
         """
         Bring C{subscriber} up to date and add it to the board: C{hello},
         then only the ops after C{since} when this board still has them, or
         else the whole board as C{state} frames.
+
+        @param name: the board as this subscriber knows it (the link it
+            came by), for C{hello}; the board's id by default.  NB: a board
+            made by C{POST /boards} is kept under an internal key that its
+            visitors must not be shown.
+        @param mode: C{edit} or C{view}, for C{hello}, when known.
         """
-        hello = {
+        hello: dict[str, Any] = {
             "t": "hello",
-            "board": self.board_id,
+            "board": name or self.board_id,
             "you": subscriber.client_id,
             "seq": self.scene.seq,
         }
+        if mode is not None:
+            hello["mode"] = mode
         subscriber.send_text(dumps(hello), live=False)
         missed = self._ops_after(since)
         if missed is None:
@@ -385,6 +399,18 @@ class BoardRegistry:
         board.stop()
         self._store.unlisten(board.board_id, board.receive)
         self.log.debug("Board {board} left memory", board=board.board_id)
+
+    def evict(self, board_id: str) -> None:
+        """
+        Drop the live board C{board_id} at once (it was deleted); its
+        subscribers are being closed, and releasing them later is harmless.
+        """
+        board = self._boards.pop(board_id, None)
+        if board is None:
+            return
+        board.stop()
+        self._store.unlisten(board_id, board.receive)
+        self.log.info("Board {board} left memory: it was deleted", board=board_id)
 
     def all(self) -> list[Board]:
         """

@@ -24,6 +24,7 @@ from whitebrd.limits import Limits
 
 __all__ = [
     "BOARD_ID",
+    "BOARD_KEY",
     "CLIENT_ID",
     "CursorFrame",
     "FrameError",
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 BOARD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Where a board's data is kept: a named board's own id, or, for a board made
+# by POST /boards, an internal key with a dot in it, which no URL can name
+# (see whitebrd.links).
+BOARD_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,40}")
 ITEM_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _CID = re.compile(r"[A-Za-z0-9_.:-]{1,80}")

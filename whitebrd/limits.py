@@ -31,11 +31,6 @@ class Limits:
         costs to hold and to send.
     @ivar max_text_chars: code points in a text item.
     @ivar state_frame_bytes: the most a single C{state} frame carries.
-    @ivar ops_per_second: the rate at which one connection's token bucket
-        refills; each frame, and each op of a batch, takes a token.
-    @ivar ops_burst: the tokens that bucket holds: how many frames a
-        connection may send at once (a browser resending its outbox after a
-        reconnect) before it is held to C{ops_per_second}.
     @ivar max_send_buffer_bytes: live frames one connection may have waiting
         for its peer to read them; past it the peer is too slow and is
         closed (1008).  The board's state, sent with flow control, does not
@@ -60,8 +55,6 @@ class Limits:
     max_bytes_per_board: int = 64 * 1024 * 1024
     max_text_chars: int = 2_000
     state_frame_bytes: int = 1024 * 1024
-    ops_per_second: int = 500
-    ops_burst: int = 20_000
     max_send_buffer_bytes: int = 4 * 1024 * 1024
     socket_send_buffer_bytes: int = 256 * 1024
     max_pending_op_bytes: int = 8 * 1024 * 1024

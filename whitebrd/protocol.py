@@ -9,12 +9,16 @@ It never relays an op itself: an op reaches the board's connections, the
 sender's included, only once the store holds it, so a sender's own copy is
 its acknowledgement.
 
-What could hurt the daemon or the others on a board is bounded here: frames
-and ops a connection may send (a token bucket, L{whitebrd.ratelimit}), what
-it may have waiting for the store, and what may wait for its peer to read
-(L{whitebrd.sending}).  While the store is down a connection holds its ops,
-in order, and tries them again until the store takes them; its page is told
-the board is not saving, and told again when it is.
+Who may connect, and who may draw, is decided by L{whitebrd.gate} (origin,
+places per address, the link) and held in the connection's L{Access}; ops
+through a view link or on a locked board are answered C{read_only}, and ops
+past the rate limits of L{whitebrd.quotas} C{rate_limited}.
+
+What could hurt the daemon or the others on a board is bounded here too:
+what a connection may have waiting for the store, and what may wait for its
+peer to read (L{whitebrd.sending}).  While the store is down a connection
+holds its ops, in order, and tries them again until the store takes them;
+its page is told the board is not saving, and told again when it is.
 """
 
 import re
@@ -45,19 +49,21 @@ from whitebrd.frames import (
     FrameError,
     Op,
     OpError,
-    OpFrame,
     dumps,
     parse_frame,
 )
+from whitebrd.gate import Gate
 from whitebrd.health import StoreHealth
 from whitebrd.limits import Limits
-from whitebrd.ratelimit import TokenBucket, Verdict
+from whitebrd.links import Access, Links
+from whitebrd.moderation import Activity
+from whitebrd.quotas import QuotaLimits, Quotas, TokenBucket
 from whitebrd.sending import SendQueue
 from whitebrd.stores import Appended, IStore, StoreUnavailable
 
 __all__ = ["BoardFactory", "BoardProtocol", "WS_PATH"]
 
-WS_PATH = re.compile(r"/b/([A-Za-z0-9_-]{1,64})/ws")
+WS_PATH = re.compile(r"/([bv])/([A-Za-z0-9_-]{1,64})/ws")
 
 # Close codes of RFC 6455 that the contract names.
 _GOING_AWAY = 1001
@@ -117,12 +123,19 @@ def _accept_deflate(offers: list[Any]) -> Optional[PerMessageDeflateOfferAccept]
     return None
 
 
+# What an op refused by its address's rate limit answers in place of the
+# store's answer.
+_OVER_ADDRESS_LIMIT = object()
+
+
 class BoardProtocol(WebSocketServerProtocol):
     """
     One person's connection to one board.
 
-    @ivar board_id: the board, from the request path.
+    @ivar board_id: the board's internal key, from its link.
     @ivar client_id: the person, from C{?client=} or made here.
+    @ivar access: what the link lets this connection do.
+    @ivar address: the address the connection counts against.
     """
 
     # NB: Autobahn's own logger is self.log, filtered by txaio's level; ours
@@ -132,24 +145,36 @@ class BoardProtocol(WebSocketServerProtocol):
 
     board_id = ""
     client_id = ""
+    access: Access
+    address = ""
+    place: Optional[str] = None
+    expiry: Optional[IDelayedCall] = None
+    gone = False
+    _bucket: Optional[TokenBucket] = None
+    _refusals = 0.0
+    _refused_at = 0.0
     _board: Optional[Board] = None
     _since: Optional[int] = None
     _gone = False
     _leaving = False
     _accepted = False
     _outgoing: Optional[SendQueue] = None
+    _closed_waiters: list[Deferred[None]] = []
 
-    def onConnect(self, request: ConnectionRequest) -> None:
+    def onConnect(  # type: ignore[override]
+        self, request: ConnectionRequest
+    ) -> "Deferred[None]":
         """
-        Check the path and query before the handshake completes; a bad one
-        is refused with an HTTP status, so nothing half-open lingers.
+        Check the path, query, origin and link before the handshake
+        completes; a bad one is refused with an HTTP status, so nothing
+        half-open lingers.  A daemon shutting down takes no new connection.
         """
         if self.factory.draining:
             raise ConnectionDeny(503, "The server is shutting down; try another")
         match = WS_PATH.fullmatch(unquote(request.path))
         if match is None:
             raise ConnectionDeny(404, "No such board")
-        self.board_id = match.group(1)
+        view, link = match.group(1) == "v", match.group(2)
 
         client = request.params.get("client", [None])[-1]
         if client is None or client == "":
@@ -165,25 +190,27 @@ class BoardProtocol(WebSocketServerProtocol):
             self._since = int(since)
 
         limits = self.factory.limits
-        self._closed_waiters: list[Deferred[None]] = []
+        self._closed_waiters = []
         self._idle_waiters: list[Deferred[None]] = []
-        self._early: deque[bytes] = deque()
+        self._waiting: deque[Any] = deque()
         self._appending: deque[Op] = deque()
         self._issued: deque[list[Any]] = deque()
         self._held: list[Op] = []
         self._failing = False
+        self._admitting = False
         self._appending_bytes = 0
         self._retry: Optional[IDelayedCall] = None
         self._retry_seconds = _RETRY_FIRST_SECONDS
         self._pumping = False
         self._told_saving = True
-        self._bucket = TokenBucket(
-            self.factory.clock, limits.ops_per_second, limits.ops_burst
-        )
+        self._bucket = self.factory.quotas.connection_bucket()
         self._outgoing = SendQueue(
             self._write, limits.max_send_buffer_bytes, self._too_slow
         )
         self._accepted = True
+        return Deferred.fromCoroutine(
+            self.factory.gate.admit(self, request, link, view)
+        )
 
     def onOpen(self) -> None:
         """
@@ -213,11 +240,12 @@ class BoardProtocol(WebSocketServerProtocol):
             self.factory.boards.release(board, self)
             return
         self._board = board
-        board.join(self, self._since)
+        self.factory.gate.arrived(self)
+        board.join(self, self._since, self.access.link, self.access.mode)
         if not self.factory.health.saving:
             self.tell_saving(False)
-        while self._early and self._board is not None:
-            self._handle(self._early.popleft())
+        while self._waiting and self._board is not None:
+            self._handle(self._waiting.popleft())
 
     def _open_failed(self, failure: Failure) -> None:
         if failure.check(CancelledError) and self.factory.draining:
@@ -239,28 +267,20 @@ class BoardProtocol(WebSocketServerProtocol):
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         """
-        Take one frame, if the connection's token bucket allows; until the
-        board is joined, frames wait in order.
+        Take one frame; until the board is joined, frames wait in order.
         """
         if self._gone or self._leaving:
-            return
-        verdict = self._bucket.take()
-        if verdict is Verdict.ABUSE:
-            self._flooded()
             return
         if isBinary:
             self._send_error(
                 FrameError("bad_frame", "binary frames are not part of the protocol")
             )
             return
-        if verdict is Verdict.REFUSED:
-            self._refuse_for_rate(payload)
-            return
         if self._board is None:
-            if len(self._early) >= self.factory.limits.max_ops_per_frame:
+            if len(self._waiting) >= self.factory.limits.max_ops_per_frame:
                 self.close_with(_POLICY, "too many frames before the board opened")
                 return
-            self._early.append(payload)
+            self._waiting.append(payload)
             return
         self._handle(payload)
 
@@ -268,6 +288,11 @@ class BoardProtocol(WebSocketServerProtocol):
         try:
             frame = parse_frame(payload, self.factory.limits)
         except FrameError as e:
+            # A flood of bad frames costs parsing as a flood of ops costs
+            # storing: it takes from the same bucket, and past it is dropped.
+            if self._bucket is not None and not self._bucket.take():
+                self._refused()
+                return
             self._send_error(e)
             return
         except Exception:
@@ -280,61 +305,59 @@ class BoardProtocol(WebSocketServerProtocol):
             self._send_error(FrameError("bad_frame", "the frame could not be checked"))
             return
         if isinstance(frame, CursorFrame):
-            self._relay_cursor(frame)
+            # A viewer's pointer is nobody's business; a flood of cursors
+            # is dropped quietly.
+            if (
+                self.access.can_draw
+                and self._bucket is not None
+                and self._bucket.take()
+            ):
+                self._relay_cursor(frame)
             return
-        if len(frame.ops) > 1:
-            # The frame took one token as it arrived; each further op takes
-            # its own.
-            verdict = self._bucket.take(len(frame.ops) - 1)
-            if verdict is Verdict.ABUSE:
-                self._flooded()
-                return
-            if verdict is Verdict.REFUSED:
-                self._refuse_ops(frame)
-                return
         for op in frame.ops:
+            if self._leaving:
+                return
             if isinstance(op, OpError):
                 self._send_error(op)
+            elif not self.access.can_draw:
+                self._send_error(_read_only(self.access, op))
+            elif self._bucket is not None and not self._bucket.take():
+                self._rate_limited(op, "this connection")
             else:
                 self._queue(op)
 
-    def _refuse_for_rate(self, payload: bytes) -> None:
-        """
-        The bucket is empty: refuse the frame's ops by cid, so the client
-        keeps them and sends them again later; a cursor is dropped.
-        """
-        try:
-            frame = parse_frame(payload, self.factory.limits)
-        except FrameError as e:
-            self._send_error(e)
-            return
-        if isinstance(frame, OpFrame):
-            self._refuse_ops(frame)
-
-    def _refuse_ops(self, frame: OpFrame) -> None:
-        for op in frame.ops:
-            if isinstance(op, OpError):
-                self._send_error(op)
-            else:
-                self._send_error(
-                    OpError(
-                        "rate_limited",
-                        "more than %d ops a second; the op was not stored, send it"
-                        " again in a moment" % (self.factory.limits.ops_per_second,),
-                        op.cid,
-                    )
-                )
-
-    def _flooded(self) -> None:
-        self.events.warn(
-            "Client {client} on board {board} kept sending past its rate limit"
-            " ({rate} a second, burst {burst}); closing",
-            client=self.client_id,
-            board=self.board_id,
-            rate=self.factory.limits.ops_per_second,
-            burst=self.factory.limits.ops_burst,
+    def _rate_limited(self, op: Op, whose: str) -> None:
+        self._send_error(
+            OpError(
+                "rate_limited",
+                "too many ops from %s; the op was not stored, send it again in a"
+                " moment" % (whose,),
+                op.cid,
+            )
         )
-        self.close_with(_POLICY, "too many messages: kept sending while rate limited")
+        self._refused()
+
+    def _refused(self) -> None:
+        """
+        Count a refusal; a sender that keeps on past its rate, a further
+        two seconds' worth of refusals (which drain at the rate itself), is
+        abusing the board and is closed.  One that sends somewhat too fast
+        is only slowed down.
+        """
+        rate = self.factory.quotas.limits.ops_per_second_per_connection
+        now = self.factory.clock.seconds()
+        drained = (now - self._refused_at) * rate
+        self._refusals = max(0.0, self._refusals - drained) + 1
+        self._refused_at = now
+        if self._refusals > 2 * rate:
+            self.events.warn(
+                "Client {client} on board {board} from {address} kept sending past"
+                " its rate limit; closing",
+                client=self.client_id,
+                board=self.board_id,
+                address=self.address,
+            )
+            self.close_with(_POLICY, "too many ops: slow down")
 
     def _relay_cursor(self, cursor: CursorFrame) -> None:
         assert self._board is not None
@@ -395,6 +418,7 @@ class BoardProtocol(WebSocketServerProtocol):
             while (
                 self._appending
                 and len(self._issued) < self.factory.max_appends_in_flight
+                and not self._admitting
                 and self._retry is None
                 and not self._failing
                 and not (self._gone or self._leaving)
@@ -402,16 +426,37 @@ class BoardProtocol(WebSocketServerProtocol):
                 op = self._appending.popleft()
                 entry: list[Any] = [op, None]
                 self._issued.append(entry)
-                d = self.factory.store.append(self.board_id, self.client_id, op)
-                d.addCallbacks(
-                    self._answered,
-                    self._answered,
-                    callbackArgs=(entry,),
-                    errbackArgs=(entry,),
-                )
-                d.addErrback(self._unexpected, "Handling an append's answer")
+                admitted = self.factory.quotas.ops.take(self.address)
+                if admitted.called:
+                    # The usual case: within this daemon's lease of the
+                    # address's budget.
+                    admitted.addCallback(self._admitted, entry)
+                else:
+                    # NB: the ops behind wait until this one is admitted, so
+                    # that they reach the store in the order they came.
+                    self._admitting = True
+                    admitted.addCallback(self._admitted_later, entry)
         finally:
             self._pumping = False
+
+    def _admitted_later(self, within: bool, entry: list[Any]) -> None:
+        self._admitting = False
+        self._admitted(within, entry)
+        self._append_more()
+
+    def _admitted(self, within: bool, entry: list[Any]) -> None:
+        if not within:
+            entry[1] = _OVER_ADDRESS_LIMIT
+            self._settle()
+            return
+        d = self.factory.store.append(self.board_id, self.client_id, entry[0])
+        d.addCallbacks(
+            self._answered,
+            self._answered,
+            callbackArgs=(entry,),
+            errbackArgs=(entry,),
+        )
+        d.addErrback(self._unexpected, "Handling an append's answer")
 
     def _answered(self, result: Any, entry: list[Any]) -> None:
         entry[1] = result
@@ -432,6 +477,12 @@ class BoardProtocol(WebSocketServerProtocol):
                 continue
             if isinstance(result, Appended):
                 self._stored(result, op)
+            elif result is _OVER_ADDRESS_LIMIT:
+                if self._failing:
+                    self._held.append(op)
+                else:
+                    self._appending_bytes -= len(op.body)
+                    self._rate_limited(op, "your address")
             elif isinstance(result, Failure) and result.check(StoreUnavailable):
                 if not self._failing:
                     self.events.debug(
@@ -485,9 +536,11 @@ class BoardProtocol(WebSocketServerProtocol):
             # overtakes the copies of the ops sent before it.
             ack = dumps({"t": "ack", "cid": op.cid, "seq": appended.seq})
             self.factory.clock.callLater(0, self.send_text, ack)
-        elif self._board is not None:
+        else:
             assert appended.text is not None
-            self._board.receive(appended.seq, appended.text)
+            self.factory.activity.appended(self.board_id, appended.seq)
+            if self._board is not None:
+                self._board.receive(appended.seq, appended.text)
 
     def _pending(self) -> bool:
         return bool(self._appending or self._issued or self._held)
@@ -610,8 +663,9 @@ class BoardProtocol(WebSocketServerProtocol):
         """
         Leave the board; it leaves memory with its last connection.
         """
-        self._gone = True
+        self._gone = self.gone = True
         self.factory.connections.discard(self)
+        self.factory.gate.left(self)
         if self._outgoing is not None:
             self._outgoing.close()
         self._leave_board()
@@ -649,6 +703,20 @@ class BoardProtocol(WebSocketServerProtocol):
         # the turn after the store answered.
         done.addCallback(lambda _: self.factory.clock.callLater(0, close))
         return closed
+
+    def close_for(self, code: int, reason: str) -> None:
+        """
+        Close because the link or board stopped being what it was.
+        """
+        if self.gone:
+            return
+        self.events.info(
+            "Closing client {client} on board {board}: {reason}",
+            client=self.client_id,
+            board=self.board_id,
+            reason=reason,
+        )
+        self.close_with(code, reason)
 
     # The Subscriber interface of whitebrd.boards.
 
@@ -712,6 +780,7 @@ class BoardFactory(WebSocketServerFactory):
         ping_interval_seconds: float = 30.0,
         max_queued_ops: int = 10_000,
         max_appends_in_flight: int = 64,
+        gate: Optional[Gate] = None,
     ) -> None:
         """
         @param max_queued_ops: ops one connection may have waiting for the
@@ -719,16 +788,27 @@ class BoardFactory(WebSocketServerFactory):
             bytes); past it the connection is closed (1013).
         @param max_appends_in_flight: ops of one connection handed to the
             store without waiting for its answers.
+        @param gate: the checks at the door; by default, links over C{store}
+            with the default quotas counted in this process and origins
+            limited to the page's own host.
         """
         super().__init__(reactor=reactor)
         self.store = store
         self.limits = limits
         self.max_queued_ops = max_queued_ops
         self.max_appends_in_flight = max_appends_in_flight
-        self.clock = reactor
         self.ping_interval_seconds = ping_interval_seconds
         self.connections: set[BoardProtocol] = set()
         self.draining = False
+        self._clock = self.clock = reactor
+        if gate is None:
+            from whitebrd.counters import LocalCounters
+
+            quotas = Quotas(QuotaLimits(), LocalCounters(reactor), reactor)
+            gate = Gate(Links(store, reactor.seconds), quotas, reactor)
+        self.gate = gate
+        self.quotas = gate.quotas
+        self.activity = Activity(store, reactor)
         self.boards = BoardRegistry(
             store, self.prepare, reactor, limits.state_frame_bytes
         )
@@ -740,11 +820,23 @@ class BoardFactory(WebSocketServerFactory):
             maxFramePayloadSize=limits.max_message_bytes,
             autoPingInterval=ping_interval_seconds,
             autoPingTimeout=ping_interval_seconds,
-            # Send the close code and reason (1007, 1009) rather than
-            # dropping the TCP connection, so the client can say why.
+            # Refuse abuse with a close code and reason (1007, 1009), not by
+            # dropping the TCP connection with no word.
             failByDrop=False,
             perMessageCompressionAccept=_accept_deflate,
         )
+
+    def watch_access(self) -> "Deferred[None]":
+        """
+        Follow the store's access changes: a deleted board leaves memory,
+        and the gate checks the links in use again.
+        """
+        return self.store.watch_access(self._access_changed)
+
+    def _access_changed(self, board: Optional[str], deleted: bool) -> None:
+        if deleted and board is not None:
+            self.boards.evict(board)
+        self.gate.access_changed(board, deleted)
 
     def _saving_changed(self, saving: bool) -> None:
         for connection in list(self.connections):
@@ -781,3 +873,11 @@ class BoardFactory(WebSocketServerFactory):
         Encode and frame C{text} once, for any number of connections.
         """
         return self.prepareMessage(text.encode("utf-8"))
+
+
+def _read_only(access: Access, op: Op) -> OpError:
+    if access.kind == "view":
+        message = "this is a view link: the board can be watched, not drawn on"
+    else:
+        message = "an administrator locked this board: it can be watched, not drawn on"
+    return OpError("read_only", message, op.cid)

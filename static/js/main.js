@@ -1,18 +1,19 @@
 // The board page: reads the board id from the address, builds the scene,
 // renderer, connection and tools, and wires them to the page.
 
+import { linkFromPath, readOnlyReason } from "./access.js";
 import { Identity, localStore } from "./identity.js";
 import { PointerInput } from "./input.js";
 import { Outbox } from "./outbox.js";
 import { clearOp } from "./protocol.js";
 import { Renderer } from "./render.js";
 import { Scene } from "./scene.js";
+import { setupShare } from "./share.js";
 import { BoardSync } from "./sync.js";
 import { Toolbar } from "./toolbar.js";
 import { EraserTool } from "./tools/eraser.js";
 import { PenTool } from "./tools/pen.js";
 
-const BOARD_PATH = /^\/b\/([A-Za-z0-9_-]{1,64})\/?$/;
 const RECENT_KEY = "whitebrd.recent";
 const RECENT_MAX = 12;
 const TOAST_MS = 6000;
@@ -80,19 +81,25 @@ class Toast {
 }
 
 function main() {
-  const match = BOARD_PATH.exec(location.pathname);
-  if (!match) {
+  const link = linkFromPath(location.pathname);
+  if (!link) {
     document.body.dataset.connection = "offline";
     document.getElementById("status-text").textContent = "No such board";
     return;
   }
-  const board = match[1];
+  const board = link.id;
   const storage = localStore();
   const settings = _settings();
   const identity = new Identity(storage);
   const toast = new Toast(document.getElementById("toast"));
-  _remember(storage, board);
-  document.title = `${board} · whitebrd`;
+  if (!link.view) {
+    _remember(storage, board);
+  }
+  document.title = link.view ? "View · whitebrd" : `${board} · whitebrd`;
+  // Drawing is refused by the server through a view link or on a locked
+  // board; the page hides its tools as well.
+  let canDraw = !link.view;
+  document.body.dataset.mode = link.view ? "view" : "edit";
 
   const canvas = document.getElementById("board");
   const scene = new Scene();
@@ -104,6 +111,16 @@ function main() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const sync = new BoardSync({
     board,
+    path: link.path,
+    access: (mode, locked) => {
+      const could = canDraw;
+      canDraw = mode === "edit";
+      document.body.dataset.mode = mode;
+      if (could && !canDraw) {
+        input.end();
+        toast.show(readOnlyReason(link, locked));
+      }
+    },
     clientId: identity.clientId,
     scene,
     renderer,
@@ -129,7 +146,11 @@ function main() {
   // Tools.
   const context = {
     scene,
-    submit: (op) => sync.submit(op),
+    submit: (op) => {
+      if (canDraw) {
+        sync.submit(op);
+      }
+    },
     nextCid: () => identity.nextCid(),
     style: () => ({ color: toolbar.color, width: toolbar.width }),
     scale: () => renderer.view.scale,
@@ -175,13 +196,17 @@ function main() {
   document
     .querySelector("[data-action='copy-link']")
     ?.addEventListener("click", async () => {
+      const what = link.view
+        ? "whoever has it can watch this board"
+        : "whoever has it can draw on this board";
       try {
         await navigator.clipboard.writeText(location.href);
-        toast.show("Link copied: whoever has it can draw on this board.");
+        toast.show(`Link copied: ${what}.`);
       } catch {
         toast.show(location.href);
       }
     });
+  setupShare({ document, link, storage, notify: (m) => toast.show(m) });
 
   // Keep the outbox across reloads, and reconnect when it makes sense.
   window.addEventListener("pagehide", () => outbox.flush());

@@ -1,6 +1,7 @@
 // Keeping the scene in step with the server: the connection's frames in,
 // this page's ops out through the outbox, and the seq the page holds.
 
+import { BOARD_DELETED, FINAL_CLOSES } from "./access.js";
 import { Connection } from "./connection.js";
 import { opFrame, parseFrame } from "./protocol.js";
 import { FrameTask, SLICE_MS } from "./schedule.js";
@@ -16,10 +17,6 @@ const NOT_SAVING =
   "Not saving: the board's storage is not answering. What you draw is " +
   "kept here and sent again.";
 
-const RATE_LIMITED =
-  "Drawing faster than the board takes it: what you draw is kept here " +
-  "and sent again in a moment.";
-
 /** What a close code from the server means to the person drawing. */
 const CLOSE_REASONS = {
   1007: "The server refused a malformed message.",
@@ -34,6 +31,7 @@ const CLOSE_REASONS = {
  * the console. `storage_unavailable` is handled on its own.
  */
 const ERROR_MESSAGES = {
+  read_only: "This board is read-only here: you can watch, not draw.",
   too_many_points: "This stroke is too long.",
   board_full: "This board is full.",
   duplicate_id: null,
@@ -65,9 +63,17 @@ export class BoardSync {
    * @param {(message: string) => void} options.notify shows a message
    * @param {() => void} options.changed called when `status`, `seq` or the
    *   outbox's length may have changed
+   * @param {string} [options.path] where the board's WebSocket hangs off:
+   *   "/b/<id>" (the default) or "/v/<id>" for a view link
+   * @param {(mode: string, locked: boolean) => void} [options.access]
+   *   called when the server says whether this page may draw
    */
   constructor(options) {
     this.board = options.board;
+    this._path = options.path || `/b/${options.board}`;
+    this._access = options.access || (() => {});
+    /** "edit" or "view", as the server last said. */
+    this.mode = "edit";
     this.clientId = options.clientId;
     this.scene = options.scene;
     this.renderer = options.renderer;
@@ -139,7 +145,7 @@ export class BoardSync {
     this._fresh = false;
     this._since = since;
     const client = encodeURIComponent(this.clientId);
-    let url = `${this._origin}/b/${this.board}/ws?client=${client}`;
+    let url = `${this._origin}${this._path}/ws?client=${client}`;
     if (since > 0) {
       url += `&since=${since}`;
     }
@@ -164,6 +170,13 @@ export class BoardSync {
     const reason = CLOSE_REASONS[event.code];
     if (reason) {
       this._notify(event.reason ? `${reason} (${event.reason})` : reason);
+    }
+    if (Object.hasOwn(FINAL_CLOSES, event.code)) {
+      // The link was replaced, revoked or expired: trying again cannot work.
+      this._notify(`${FINAL_CLOSES[event.code]} ${event.reason || ""}`.trim());
+      this.connection.stop();
+    } else if (event.code === BOARD_DELETED) {
+      this._notify("An administrator deleted this board.");
     }
     this._changed();
   }
@@ -225,6 +238,9 @@ export class BoardSync {
       case "error":
         this._error(frame);
         break;
+      case "access":
+        this._setMode(frame.mode, frame.locked);
+        break;
       case "status":
         if (this.saving && !frame.saving) {
           this._notify(NOT_SAVING);
@@ -244,9 +260,15 @@ export class BoardSync {
     }
   }
 
+  _setMode(mode, locked) {
+    this.mode = mode;
+    this._access(mode, locked);
+  }
+
   _hello(frame) {
     // The board opened, so its store answered.
     this.saving = true;
+    this._setMode(frame.mode, false);
     this._helloSeq = frame.seq;
     const expectState = this._since === 0 || this._since > frame.seq;
     if (!expectState && this.seq >= frame.seq) {
@@ -351,15 +373,18 @@ export class BoardSync {
   }
 
   _error(frame) {
-    if (
-      (frame.code === "storage_unavailable" || frame.code === "rate_limited") &&
-      frame.cid
-    ) {
-      this._notStored(frame.cid, frame.code);
+    if (frame.code === "storage_unavailable" && frame.cid) {
+      this._notStored(frame.cid);
+      return;
+    }
+    if (frame.code === "rate_limited" && frame.cid) {
+      // Not stored, not lost: sent again after a pause.
+      this._notStored(frame.cid, "Drawing too fast: slowing down.");
       return;
     }
     if (frame.code === "unknown_item" && this._waitsForAdd(frame.cid)) {
-      // Its add was not stored (the store failed) and goes again first.
+      // Its add was not stored (the store failed, or it met a rate limit)
+      // and goes again first.
       this._scheduleResend();
       return;
     }
@@ -379,18 +404,14 @@ export class BoardSync {
   }
 
   /**
-   * The server could not store an op (its storage did not answer, or this
-   * page sent faster than the board's rate limit): keep it and send it
-   * again after a while (longer each time), unless the connection is
-   * replaced first, which resends everything anyway.
-   *
-   * @param {string} cid
-   * @param {string} code "storage_unavailable" or "rate_limited"
+   * The server could not store an op: keep it and send it again after a
+   * while (longer each time), unless the connection is replaced first,
+   * which resends everything anyway.
    */
-  _notStored(cid, code) {
-    if (code === "rate_limited") {
+  _notStored(cid, why) {
+    if (why) {
       if (this._resendTimer === null) {
-        this._notify(RATE_LIMITED);
+        this._notify(why);
       }
     } else {
       if (this.saving) {

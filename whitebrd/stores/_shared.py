@@ -16,7 +16,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from whitebrd.frames import BOARD_ID, CLIENT_ID, Op, OpError
+from whitebrd.frames import BOARD_KEY, CLIENT_ID, Op, OpError
 from whitebrd.limits import Limits
 from whitebrd.scene import Scene
 
@@ -51,13 +51,14 @@ _COMPACT_RETRY_SECONDS = 10.0
 
 def check_board(board: str) -> None:
     """
-    Refuse a board id outside the contract before it reaches a key or a
-    query: an id with C{}} in it would break Redis hash tags.
+    Refuse a board key outside the contract before it reaches a key or a
+    query: a key with C{}} in it would break Redis hash tags.
 
-    @raise ValueError: for an id that does not match L{BOARD_ID}.
+    @raise ValueError: for a key that does not match L{BOARD_KEY} (a named
+        board's id, or the internal key of a board made by C{POST /boards}).
     """
-    if not isinstance(board, str) or not BOARD_ID.fullmatch(board):
-        raise ValueError("board id must match %s, got %r" % (BOARD_ID.pattern, board))
+    if not isinstance(board, str) or not BOARD_KEY.fullmatch(board):
+        raise ValueError("board key must match %s, got %r" % (BOARD_KEY.pattern, board))
 
 
 def check_append(board: str, by: str, op: Op) -> None:

@@ -56,7 +56,9 @@ from whitebrd.stores._shared import (
     seq_of,
     unpack_chunk,
 )
+from whitebrd.stores._links import ACCESS_CHANNEL
 from whitebrd.stores.interface import Appended, IStore, OpListener, StoreUnavailable
+from whitebrd.stores.redis_links import RedisLinks
 
 __all__ = ["RedisAddress", "RedisStore", "parse_redis_url"]
 
@@ -405,7 +407,7 @@ class _Channel:
 
 
 @implementer(IStore)
-class RedisStore:
+class RedisStore(RedisLinks):
     """
     Boards in Redis (see the module docstring for the keys), shared with
     every daemon using the same server.
@@ -830,6 +832,9 @@ class RedisStore:
         Redis confirmed a subscription: learn the board's seq the first
         time, read what pub/sub may have dropped on later ones.
         """
+        if name == ACCESS_CHANNEL:
+            self._access_subscribed()
+            return
         channel = self._channels.get(name[len("wb:{") : -len("}:ops")])
         if channel is None:
             return
@@ -871,6 +876,9 @@ class RedisStore:
         d.addCallbacks(known, failed)
 
     def _message_received(self, name: str, text: str) -> None:
+        if name == ACCESS_CHANNEL:
+            self._access_message(text)
+            return
         channel = self._channels.get(name[len("wb:{") : -len("}:ops")])
         if channel is None:
             return

@@ -2,7 +2,8 @@
 """
 Boards in an embedded SQLite file, for one daemon with no Redis.
 
-The file holds five tables::
+The file holds five tables for drawings (and four for links, see
+L{whitebrd.stores.sqlite_links})::
 
     boards   (board, seq, base, items, points,    a row per board drawn on
               bytes, snapshot)
@@ -50,6 +51,7 @@ from whitebrd.stores._shared import (
     unpack_chunk,
 )
 from whitebrd.stores.interface import Appended, IStore, OpListener, StoreUnavailable
+from whitebrd.stores.sqlite_links import LINKS_SCHEMA, SQLiteLinks
 
 __all__ = ["SQLiteStore"]
 
@@ -156,6 +158,7 @@ def _prepare(path: str) -> None:
         try:
             _configure(connection)
             connection.executescript(_SCHEMA)
+            connection.executescript(LINKS_SCHEMA)
             _add_columns(connection)
         finally:
             connection.close()
@@ -164,7 +167,7 @@ def _prepare(path: str) -> None:
 
 
 @implementer(IStore)
-class SQLiteStore:
+class SQLiteStore(SQLiteLinks):
     """
     Boards in one SQLite file (see the module docstring for the tables).
 
