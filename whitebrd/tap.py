@@ -36,22 +36,25 @@ DEFAULT_LISTEN = "tcp:8080:interface=127.0.0.1"
 DEFAULT_DATA = "whitebrd.sqlite3"
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError("must be 1 or more")
-    return number
+def _positive(kind: type, name: str) -> Any:
+    """
+    A coercion for option C{--name}: a number of C{kind} above 0, with an
+    error that names the option and what was given.
+    """
 
+    def coerce(value: str) -> Any:
+        try:
+            number = kind(value)
+        except ValueError:
+            raise ValueError("--%s takes a number, got %r" % (name, value))
+        if not number > 0:
+            raise ValueError("--%s must be more than 0, got %s" % (name, value))
+        return number
 
-def _positive_float(value: str) -> float:
-    number = float(value)
-    if not number > 0:
-        raise ValueError("must be more than 0")
-    return number
-
-
-_positive_int.coerceDoc = "A whole number, 1 or more."  # type: ignore[attr-defined]
-_positive_float.coerceDoc = "A number of seconds, more than 0."  # type: ignore[attr-defined]
+    coerce.coerceDoc = (  # type: ignore[attr-defined]
+        "A whole number, 1 or more." if kind is int else "A number of seconds, more than 0."
+    )
+    return coerce
 
 
 def _limit_rows() -> list[list[Any]]:
@@ -60,7 +63,13 @@ def _limit_rows() -> list[list[Any]]:
     with dashes.
     """
     return [
-        [f.name.replace("_", "-"), None, f.default, "Limit: " + f.name.replace("_", " ") + ".", _positive_int]
+        [
+            f.name.replace("_", "-"),
+            None,
+            f.default,
+            "Limit: " + f.name.replace("_", " ") + ".",
+            _positive(int, f.name.replace("_", "-")),
+        ]
         for f in fields(Limits) + fields(QuotaLimits)
     ]
 
@@ -114,9 +123,9 @@ class Options(usage.Options):
 
     optParameters = [
         ["redis", None, None, "Redis URL, redis://[:password@]host:port/db; Redis is then the store and the bus."],
-        ["data", None, DEFAULT_DATA, "The SQLite file for the embedded store, used without --redis."],
-        ["store-timeout", None, 5.0, "Seconds a store call may take before it counts as failed.", _positive_float],
-        ["ping-interval", None, 30.0, "Seconds between WebSocket pings that find dead peers.", _positive_float],
+        ["data", None, None, "The SQLite file for the embedded store, used without --redis [default: %s]." % (DEFAULT_DATA,)],
+        ["store-timeout", None, 5.0, "Seconds a Redis call may take before it counts as failed.", _positive(float, "store-timeout")],
+        ["ping-interval", None, 30.0, "Seconds between WebSocket pings that find dead peers.", _positive(float, "ping-interval")],
         [
             "admin-token-file",
             None,
@@ -177,6 +186,12 @@ class Options(usage.Options):
         """
         if not self["listen"]:
             self["listen"] = [DEFAULT_LISTEN]
+        if self["redis"] is not None and self["data"] is not None:
+            raise usage.UsageError(
+                "give --redis or --data, not both: with --redis the boards live in Redis"
+            )
+        if self["redis"] is None and self["data"] is None:
+            self["data"] = DEFAULT_DATA
         if self["redis"] is not None:
             from whitebrd.stores.redis import parse_redis_url
 
