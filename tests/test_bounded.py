@@ -4,7 +4,6 @@ clear answer, and what a board costs to hold and to open follows what is on
 it, not everything ever drawn on it.
 """
 
-import json
 import secrets
 from typing import Any
 

@@ -209,9 +209,16 @@ class RefusedFrameTests(SynchronousTestCase):
         """
         Infinity and 1e400 are not numbers a board holds.
         """
-        for literal in ("Infinity", "-Infinity", "1e400"):
+        for literal, shown in (("Infinity", "Infinity"), ("-Infinity", "-Infinity"), ("1e400", "Infinity")):
             text = op_frame(op="extend", id="s1", pts=[0, 0]).replace("[0, 0]", "[0, %s]" % literal)
             self.assertRefused(text, "bad_item", "pts[1]", "abcdefgh-1")
+            self.assertRefused(text, "bad_item", "got " + shown, "abcdefgh-1")
+
+    def test_number_with_thousands_of_digits(self) -> None:
+        """
+        An integer too long for Python to read is refused plainly.
+        """
+        self.assertRefused(op_frame(op="clear").replace("}", ', "x": %s}' % ("9" * 5000)), "bad_json", "too many digits")
 
     def test_out_of_range(self) -> None:
         """
@@ -277,7 +284,7 @@ class RefusedFrameTests(SynchronousTestCase):
         """
         Bytes that are not UTF-8 are refused.
         """
-        self.assertRefused(b'{"t":"op","cid":"\xff"}', "bad_json", "not JSON")
+        self.assertRefused(b'{"t":"op","cid":"\xff"}', "bad_json", "not UTF-8")
 
     def test_too_many_ops(self) -> None:
         """

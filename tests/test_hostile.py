@@ -8,7 +8,7 @@ and the people on the board notice nothing.
 import json
 import random
 import secrets
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from twisted.trial.unittest import TestCase
 

@@ -185,7 +185,7 @@ class BoardProtocol(WebSocketServerProtocol):
 
         since = request.params.get("since", [None])[-1]
         if since is not None:
-            if not since.isdigit() or len(since) > 18:
+            if not (since.isascii() and since.isdigit()) or len(since) > 18:
                 raise ConnectionDeny(400, "since must be a seq, a whole number")
             self._since = int(since)
 

@@ -14,6 +14,7 @@ from twisted.application.internet import StreamServerEndpointService, TimerServi
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
+from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.http import combinedLogFormatter
@@ -123,13 +124,25 @@ class WhitebrdService(MultiService):
             # rather than leaving it running and unreachable.
             listening._raiseSynchronously = True
             listening.setServiceParent(self)
+        try:
+            super().startService()
+        except CannotListenError as e:
+            # The operator needs the endpoint and the reason, not twistd's
+            # traceback; the daemon exits 1.
+            raise SystemExit(
+                "whitebrd cannot listen on %s:%s: %s" % (e.interface or "*", e.port, e.socketError)
+            )
         self.log.info(
             "whitebrd serving on {endpoints} with the {store} store; admin pages {admin}",
             endpoints=", ".join(self._listen),
-            store=self.store.name,
+            store=self._store_description(),
             admin="on" if admin is not None else "off (no admin token)",
         )
-        super().startService()
+
+    def _store_description(self) -> str:
+        assert self.store is not None
+        where = getattr(self.store, "path", None) or getattr(self.store, "address", None)
+        return "%s (%s)" % (self.store.name, where) if where else self.store.name
 
     def _timer(self, seconds: float, work: Callable[[], Any]) -> None:
         timer = TimerService(seconds, work)
