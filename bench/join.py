@@ -21,14 +21,12 @@ navigation to the whole board on the canvas is taken from the page
 
 import argparse
 import asyncio
-import json
 import time
-from pathlib import Path
 from typing import Any, Optional
 
 import orjson
 
-from bench.report import RESULTS, median_spread, out, table, write_results
+from bench.report import median_spread, out, table, write_results
 from bench.servers import Daemon, Floor, Redis, workdir
 from bench.drawing import draw
 from bench.wsclient import connect

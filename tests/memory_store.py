@@ -31,13 +31,14 @@ from whitebrd.stores._links import (
     newest_before,
     seq_from_checkpoints,
 )
-from whitebrd.stores._shared import check_board
+from whitebrd.stores._shared import check_board, drawn_bytes
 
 
 class _Board:
     def __init__(self) -> None:
         self.log: list[str] = []
         self.points: dict[str, int] = {}
+        self.sizes: dict[str, int] = {}
         self.cids: dict[str, int] = {}
 
 
@@ -48,6 +49,7 @@ class MemoryStore:
 
     @ivar available: when C{False}, every call fails with
         L{StoreUnavailable}, as a store that does not answer would.
+    @ivar slow_loads: when C{True}, loads wait until L{finish_loads}.
     """
 
     name = "memory"
@@ -56,6 +58,8 @@ class MemoryStore:
         self.limits = limits or Limits()
         self.available = True
         self._held: Optional[list[tuple[Deferred[Appended], str, str, Op]]] = None
+        self.slow_loads = False
+        self._loads: list[tuple[Deferred[Scene], str]] = []
         self._boards: dict[str, _Board] = {}
         self._listeners: dict[str, list[OpListener]] = {}
         # Links: id -> ("e" | "v", board) or ("x", reason).
@@ -111,13 +115,17 @@ class MemoryStore:
         b.cids[op.cid] = seq
         if op.kind == "add":
             b.points[op.item_ids[0]] = op.points
+            b.sizes[op.item_ids[0]] = drawn_bytes(op)
         elif op.kind == "extend":
             b.points[op.item_ids[0]] += op.points
+            b.sizes[op.item_ids[0]] += drawn_bytes(op)
         elif op.kind == "erase":
             for item_id in op.item_ids:
                 b.points.pop(item_id, None)
+                b.sizes.pop(item_id, None)
         else:
             b.points.clear()
+            b.sizes.clear()
         for listener in list(self._listeners.get(board, ())):
             listener(seq, text)
         return succeed(Appended(seq, text))
@@ -134,8 +142,29 @@ class MemoryStore:
             raise OpError("too_many_points", "the path is too long", op.cid)
         if op.kind == "erase" and not any(i in b.points for i in ids):
             raise OpError("unknown_item", "none of the items is on the board", op.cid)
+        if op.kind in ("add", "extend"):
+            if sum(b.points.values()) + op.points > self.limits.max_points_per_board:
+                raise OpError("board_full", "the board holds its limit of points", op.cid)
+            if sum(b.sizes.values()) + drawn_bytes(op) > self.limits.max_bytes_per_board:
+                raise OpError("board_full", "the board holds its limit of bytes", op.cid)
 
     def load(self, board: str) -> "Deferred[Scene]":
+        if self.slow_loads:
+            waiting: Deferred[Scene] = Deferred()
+            self._loads.append((waiting, board))
+            return waiting
+        return self._load(board)
+
+    def finish_loads(self) -> None:
+        """
+        Let the loads that wait go through.
+        """
+        self.slow_loads = False
+        loads, self._loads = self._loads, []
+        for d, board in loads:
+            self._load(board).chainDeferred(d)
+
+    def _load(self, board: str) -> "Deferred[Scene]":
         try:
             self._check()
         except StoreUnavailable as e:

@@ -6,6 +6,7 @@ These tests talk to the daemon only as a person's browser would, over HTTP
 and WebSockets on loopback, so they hold whatever the code inside does.
 """
 
+import itertools
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -378,3 +380,36 @@ def stroke_ops(item: dict[str, Any], cid_prefix: str, counter: Iterator[int], ch
             "id": item["id"],
             "pts": pts[start : start + 2 * chunk_points],
         }
+
+
+def tagged_items(name: str, tag: str) -> list[dict[str, Any]]:
+    """
+    The items of scene C{name} with C{tag} before each id, so that two
+    scenes drawn on one board never share an id.
+    """
+    return [
+        dict(item, id=(tag + item["id"])[:40]) for item in excalidraw_items(name)
+    ]
+
+
+def drawing_ops(items: list[dict[str, Any]], client_id: str) -> list[dict[str, Any]]:
+    """
+    Every op a browser sends to draw C{items}, with cids made from
+    C{client_id} and a counter, as the browser makes them.
+    """
+    counter = itertools.count(1)
+    return [op for item in items for op in stroke_ops(item, client_id, counter)]
+
+
+def redis_history(server: Any, board: str) -> list[dict[str, Any]]:
+    """
+    Every op Redis holds for C{board}, archived or in the log, oldest first,
+    read straight from the keys (not through the store under test).
+    """
+    tag = "wb:{%s}:" % (board,)
+    texts: list[str] = []
+    for chunk in server.command("LRANGE", tag + "archive", 0, -1):
+        data = zlib.decompress(chunk).decode("utf-8")
+        texts.extend(data.split("\n") if data else [])
+    texts.extend(t.decode("utf-8") for t in server.command("LRANGE", tag + "log", 0, -1))
+    return [json.loads(text) for text in texts]

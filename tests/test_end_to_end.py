@@ -5,7 +5,6 @@ and on a real Redis.
 """
 
 import itertools
-import json
 import os
 import secrets
 import tempfile

@@ -27,7 +27,7 @@ from tests.redis_server import RedisServer, shared_redis
 from whitebrd.frames import Op, OpError, OpFrame, dumps, parse_frame
 from whitebrd.limits import Limits
 from whitebrd.stores import Appended, IStore, StoreUnavailable
-from whitebrd.stores._shared import fold
+from whitebrd.stores._shared import fold, seq_of
 from whitebrd.stores.redis import RedisAddress, RedisStore, parse_redis_url
 from whitebrd.stores.sqlite import SQLiteStore
 
@@ -265,6 +265,63 @@ class StoreContractTests:
         self.assertFalse(retried.duplicate)
         scene = await store.load(board)
         self.assertEqual([item["id"] for item in scene.items()], ["i2", "i3"])
+
+    async def test_board_points_and_bytes_are_bounded(self) -> None:
+        """
+        A board refuses adds and extends that would take it past its points
+        or bytes, with board_full and a message naming the limit; erasing and
+        clearing give the room back.
+        """
+        store, board = self.make_store(Limits(max_points_per_board=5)), new_board()
+        await store.append(board, BY, add("c1", "i1", (0, 0, 1, 1)))
+        await store.append(board, BY, add("c2", "i2", (0, 0, 1, 1)))
+
+        error = await self.refused(
+            store.append(board, BY, extend("c3", "i1", (2, 2, 3, 3))), "board_full", "c3"
+        )
+        await store.append(board, BY, extend("c4", "i1", (2, 2)))
+        await self.refused(store.append(board, BY, add("c5", "i3")), "board_full", "c5")
+        await store.append(board, BY, erase("c6", "i1"))
+        await store.append(board, BY, add("c5", "i3", (5, 5, 6, 6, 7, 7)))
+        await store.append(board, BY, clear("c7"))
+        await store.append(board, BY, add("c8", "i4", (1, 1, 2, 2, 3, 3, 4, 4, 5, 5)))
+
+        self.assertIn("5 points", error.message)
+        self.assertEqual([i["id"] for i in (await store.load(board)).items()], ["i4"])
+
+        size = len(add("x", "i0").body.encode("utf-8"))
+        store, board = self.make_store(Limits(max_bytes_per_board=2 * size + 10)), new_board()
+        await store.append(board, BY, add("d1", "i1"))
+        await store.append(board, BY, add("d2", "i2"))
+        error = await self.refused(store.append(board, BY, add("d3", "i3")), "board_full", "d3")
+        await store.append(board, BY, erase("d4", "i1", "i2"))
+        await store.append(board, BY, add("d3", "i3"))
+
+        self.assertIn("bytes", error.message)
+        self.assertEqual([i["id"] for i in (await store.load(board)).items()], ["i3"])
+
+    async def test_archive_is_kept_for_its_retention(self) -> None:
+        """
+        With a retention set, archive chunks older than it are dropped as
+        the board is compacted again; newer ones, the snapshot and the log
+        are kept, so the board is whole.
+        """
+        store, board = self.make_store(
+            compact_after_ops=2, archive_retention_seconds=0.2
+        ), new_board()
+        for n in range(2):
+            await store.append(board, BY, add("a%d" % (n,), "i%d" % (n,)))
+        await store.idle()
+        history_before = await store.history(board)
+        await deferLater(reactor, 0.3, lambda: None)
+
+        for n in range(2, 4):
+            await store.append(board, BY, add("a%d" % (n,), "i%d" % (n,)))
+        await store.idle()
+
+        self.assertEqual(len(history_before), 2)
+        self.assertEqual([seq_of(t) for t in await store.history(board)], [3, 4])
+        self.assertEqual(len((await store.load(board)).items()), 4)
 
     async def test_path_past_its_point_limit_is_refused(self) -> None:
         """
@@ -535,7 +592,8 @@ class RedisStoreTests(StoreContractTests, TestCase):
         self.assertTrue(all(key.startswith(prefix) for key in keys), keys)
         names = [key[len(prefix) :].split(":")[0] for key in keys]
         self.assertEqual(
-            sorted(set(names)), ["archive", "cids", "items", "log", "meta", "snap"]
+            sorted(set(names)),
+            ["archive", "archived", "cids", "items", "log", "meta", "sizes", "snap"],
         )
 
     async def test_second_daemon_sees_the_same_ops_with_the_same_seqs(self) -> None:

@@ -22,7 +22,7 @@ frame per op, and a quiet board's latency is unchanged.
 """
 
 from collections import deque
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, Iterator, Optional, Protocol
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -42,14 +42,24 @@ class Subscriber(Protocol):
 
     client_id: str
 
-    def send_text(self, text: str) -> None:
+    def send_text(self, text: str, live: bool = True) -> None:
         """
         Send one frame to this connection alone.
+
+        @param live: C{False} for a frame answering what the connection
+            asked for (its C{hello}, the ops it missed), which does not count
+            against its send buffer's bound.
         """
 
     def send_prepared(self, prepared: Any) -> None:
         """
         Send a frame prepared once for all of the board's connections.
+        """
+
+    def send_frames(self, frames: Iterator[str]) -> None:
+        """
+        Send C{frames} (the board's state) one at a time, as fast as the
+        connection's peer takes them, ahead of anything sent later.
         """
 
 
@@ -255,20 +265,20 @@ class Board:
         }
         if mode is not None:
             hello["mode"] = mode
-        subscriber.send_text(dumps(hello))
+        subscriber.send_text(dumps(hello), live=False)
         missed = self._ops_after(since)
         if missed is None:
             self.send_state(subscriber)
         elif missed:
-            subscriber.send_text('{"t":"ops","ops":[%s]}' % (",".join(missed),))
+            subscriber.send_text('{"t":"ops","ops":[%s]}' % (",".join(missed),), live=False)
         self.subscribers.add(subscriber)
 
     def send_state(self, subscriber: Subscriber) -> None:
         """
-        Send the whole board to C{subscriber} as C{state} frames.
+        Send the whole board to C{subscriber} as C{state} frames, built one
+        at a time as its connection takes them.
         """
-        for frame in self.scene.state_frames(self._state_frame_bytes):
-            subscriber.send_text(frame)
+        subscriber.send_frames(self.scene.state_frames(self._state_frame_bytes))
 
     def _ops_after(self, since: Optional[int]) -> Optional[list[str]]:
         if since is None or since == 0 or since > self.scene.seq:
@@ -321,6 +331,9 @@ class BoardRegistry:
         self._tick_seconds = tick_seconds
         self._boards: dict[str, Board] = {}
         self._loading: dict[str, list[Deferred[Board]]] = {}
+        # Boards whose waiters are being handed the board, and whether one
+        # of them released it meanwhile.
+        self._handing_out: dict[str, bool] = {}
 
     def __contains__(self, board_id: str) -> bool:
         return board_id in self._boards
@@ -363,8 +376,17 @@ class BoardRegistry:
                     count=len(result.scene),
                     seq=result.seq,
                 )
-                for w in waiters:
-                    w.callback(result)
+                # NB: a waiter whose connection closed meanwhile releases the
+                # board at once; it must not take it out of memory while the
+                # waiters after it are still to join.
+                self._handing_out[board_id] = False
+                try:
+                    for w in waiters:
+                        w.callback(result)
+                finally:
+                    released = self._handing_out.pop(board_id)
+                if released:
+                    self._forget_if_empty(result)
             else:
                 for w in waiters:
                     w.errback(result)
@@ -404,6 +426,12 @@ class BoardRegistry:
         the last.
         """
         board.leave(subscriber)
+        if board.board_id in self._handing_out:
+            self._handing_out[board.board_id] = True
+        else:
+            self._forget_if_empty(board)
+
+    def _forget_if_empty(self, board: Board) -> None:
         if board.subscribers or self._boards.get(board.board_id) is not board:
             return
         del self._boards[board.board_id]

@@ -159,13 +159,13 @@ class CursorFrame:
     y: float
 
 
-def _reject_constant(name: str) -> float:
+def _parse_constant(name: str) -> float:
     # NB: NaN and Infinity are parsed, not refused, so that the op's check
     # can name its cid and the field; the number check refuses them.
-    return float("nan")
+    return float(name)
 
 
-_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+_decoder = json.JSONDecoder(parse_constant=_parse_constant)
 
 
 def parse_frame(
@@ -184,7 +184,12 @@ def parse_frame(
         value = _decoder.decode(data if isinstance(data, str) else data.decode("utf-8"))
     except RecursionError:
         raise FrameError("bad_json", "the frame is nested too deeply")
-    except (ValueError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError:
+        raise FrameError("bad_json", "the frame is not UTF-8 text")
+    except ValueError as e:
+        if "digits" in str(e):
+            # Python refuses to read integers of thousands of digits.
+            raise FrameError("bad_json", "the frame holds a number with too many digits")
         raise FrameError("bad_json", "the frame is not JSON: %s" % (e,))
     if not isinstance(value, dict):
         raise FrameError(
@@ -436,7 +441,9 @@ def _shown(value: Any) -> str:
     A short, safe rendering of what arrived, for an error message.
     """
     if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else "Infinity"
+        if math.isnan(value):
+            return "NaN"
+        return "Infinity" if value > 0 else "-Infinity"
     if isinstance(value, (dict, list)):
         return _kind_of(value)
     text = repr(value) if isinstance(value, str) else json.dumps(value)

@@ -114,25 +114,28 @@ class Scene:
         """
         return '{"seq":%d,"items":[%s]}' % (self.seq, ",".join(self._item_texts()))
 
-    def state_frames(self, frame_bytes: int) -> list[str]:
+    def state_frames(self, frame_bytes: int) -> Iterator[str]:
         """
-        The scene as C{state} frames of at most about C{frame_bytes} each.
+        The scene as it is now, as C{state} frames of at most about
+        C{frame_bytes} each, built one at a time as they are asked for.
 
-        An item larger than C{frame_bytes} goes in a frame of its own, so
-        every item is sent whatever the bound; all frames but the last carry
-        C{"more": true}.
+        The items are taken now, so later ops do not change the frames; an
+        item larger than C{frame_bytes} goes in a frame of its own, so every
+        item is sent whatever the bound; all frames but the last carry
+        C{"more": true}.  An empty scene is one frame with no items.
         """
-        head = '{"t":"state","seq":%d,' % (self.seq,)
-        chunks: list[list[str]] = [[]]
-        size = 0
-        for text in self._item_texts():
-            if chunks[-1] and size + len(text) + 1 > frame_bytes - 64:
-                chunks.append([])
-                size = 0
-            chunks[-1].append(text)
-            size += len(text) + 1
-        frames = []
-        for n, chunk in enumerate(chunks):
-            more = '"more":true,' if n < len(chunks) - 1 else ""
-            frames.append('%s%s"items":[%s]}' % (head, more, ",".join(chunk)))
-        return frames
+        return _frames(self.seq, list(self._item_texts()), frame_bytes)
+
+
+def _frames(seq: int, texts: list[str], frame_bytes: int) -> Iterator[str]:
+    head = '{"t":"state","seq":%d,' % (seq,)
+    chunk: list[str] = []
+    size = 0
+    for text in texts:
+        if chunk and size + len(text) + 1 > frame_bytes - 64:
+            yield '%s"more":true,"items":[%s]}' % (head, ",".join(chunk))
+            chunk = []
+            size = 0
+        chunk.append(text)
+        size += len(text) + 1
+    yield '%s"items":[%s]}' % (head, ",".join(chunk))

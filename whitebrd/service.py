@@ -14,6 +14,7 @@ from twisted.application.internet import StreamServerEndpointService, TimerServi
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
+from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.http import combinedLogFormatter
@@ -54,6 +55,7 @@ class WhitebrdService(MultiService):
         limits: Limits,
         ping_interval_seconds: float = 30.0,
         tick_seconds: float = 0.0,
+        drain_seconds: float = 10.0,
         quotas: Optional[QuotaLimits] = None,
         allowed_origins: Iterable[str] = (),
         trusted_proxies: Iterable[Network] = (),
@@ -69,6 +71,7 @@ class WhitebrdService(MultiService):
         self._limits = limits
         self._ping_interval_seconds = ping_interval_seconds
         self._tick_seconds = tick_seconds
+        self._drain_seconds = drain_seconds
         self._quota_limits = quotas or QuotaLimits()
         self._allowed_origins = list(allowed_origins)
         self._trusted_proxies = list(trusted_proxies)
@@ -124,13 +127,25 @@ class WhitebrdService(MultiService):
             # rather than leaving it running and unreachable.
             listening._raiseSynchronously = True
             listening.setServiceParent(self)
+        try:
+            super().startService()
+        except CannotListenError as e:
+            # The operator needs the endpoint and the reason, not twistd's
+            # traceback; the daemon exits 1.
+            raise SystemExit(
+                "whitebrd cannot listen on %s:%s: %s" % (e.interface or "*", e.port, e.socketError)
+            )
         self.log.info(
             "whitebrd serving on {endpoints} with the {store} store; admin pages {admin}",
             endpoints=", ".join(self._listen),
-            store=self.store.name,
+            store=self._store_description(),
             admin="on" if admin is not None else "off (no admin token)",
         )
-        super().startService()
+
+    def _store_description(self) -> str:
+        assert self.store is not None
+        where = getattr(self.store, "path", None) or getattr(self.store, "address", None)
+        return "%s (%s)" % (self.store.name, where) if where else self.store.name
 
     def _timer(self, seconds: float, work: Callable[[], Any]) -> None:
         timer = TimerService(seconds, work)
@@ -169,19 +184,23 @@ class WhitebrdService(MultiService):
 
     def stopService(self) -> Deferred[None]:
         """
-        Stop listening, tell every connection the daemon is going away
-        (1001), then close the store.
+        Drain: refuse new connections (the ports close, a handshake under
+        way is answered 503), let the store answer the ops already received
+        and their copies go out, close every connection with 1001 (going
+        away) so that clients reconnect elsewhere, then close the store.
         """
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
+        if self.factory is not None:
+            self.factory.draining = True
         stopping = super().stopService()
         if self._presence_call is not None and self._presence_call.active():
             self._presence_call.cancel()
         self._presence_call = None
         await stopping
         if self.factory is not None:
-            await self.factory.close_all()
+            await self.factory.close_all(self._drain_seconds)
         if self.store is not None:
             await self.store.close()
 

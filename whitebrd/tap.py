@@ -36,30 +36,59 @@ DEFAULT_LISTEN = "tcp:8080:interface=127.0.0.1"
 DEFAULT_DATA = "whitebrd.sqlite3"
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError("must be 1 or more")
-    return number
+def _number(kind: type, name: str, minimum: float, doc: str, *, above: bool = False) -> Any:
+    """
+    A coercion for option C{--name}: a number of C{kind} of at least
+    C{minimum} (or above it, with C{above}), with an error that names the
+    option and what was given.
+    """
+
+    def coerce(value: str) -> Any:
+        try:
+            number = kind(value)
+        except ValueError:
+            raise ValueError("--%s takes a number, got %r" % (name, value))
+        if above and not number > minimum:
+            raise ValueError("--%s must be more than %s, got %s" % (name, minimum, value))
+        if not above and not number >= minimum:
+            raise ValueError("--%s must be %s or more, got %s" % (name, minimum, value))
+        return number
+
+    coerce.coerceDoc = doc  # type: ignore[attr-defined]
+    return coerce
 
 
-def _positive_float(value: str) -> float:
-    number = float(value)
-    if not number > 0:
-        raise ValueError("must be more than 0")
-    return number
+def _positive(kind: type, name: str) -> Any:
+    """
+    A coercion for option C{--name}: a whole number of 1 or more, or a
+    number of seconds above 0.
+    """
+    if kind is int:
+        return _number(int, name, 1, "A whole number, 1 or more.")
+    return _number(float, name, 0, "A number of seconds, more than 0.", above=True)
 
 
-def _seconds(value: str) -> float:
-    number = float(value)
-    if not 0 <= number <= 1:
-        raise ValueError("must be from 0 to 1")
-    return number
+def _tick_seconds(name: str) -> Any:
+    at_least_zero = _number(float, name, 0, "")
+
+    def coerce(value: str) -> float:
+        number: float = at_least_zero(value)
+        if number > 1:
+            raise ValueError("--%s must be 1 or less, got %s" % (name, value))
+        return number
+
+    coerce.coerceDoc = "A number of seconds, from 0 to 1."  # type: ignore[attr-defined]
+    return coerce
 
 
-_seconds.coerceDoc = "A number of seconds, from 0 to 1."  # type: ignore[attr-defined]
-_positive_int.coerceDoc = "A whole number, 1 or more."  # type: ignore[attr-defined]
-_positive_float.coerceDoc = "A number of seconds, more than 0."  # type: ignore[attr-defined]
+def _ping_seconds(name: str) -> Any:
+    # NB: Autobahn's ping timers (txaio's batched timers) count whole
+    # seconds: below one, the pong timeout fires as the ping leaves.
+    return _number(float, name, 1, "A number of seconds, 1 or more (whole seconds count).")
+
+
+def _days(name: str) -> Any:
+    return _number(float, name, 0, "A number of days, 0 or more; 0 keeps it for good.")
 
 
 def _limit_rows() -> list[list[Any]]:
@@ -68,7 +97,13 @@ def _limit_rows() -> list[list[Any]]:
     with dashes.
     """
     return [
-        [f.name.replace("_", "-"), None, f.default, "Limit: " + f.name.replace("_", " ") + ".", _positive_int]
+        [
+            f.name.replace("_", "-"),
+            None,
+            f.default,
+            "Limit: " + f.name.replace("_", " ") + ".",
+            _positive(int, f.name.replace("_", "-")),
+        ]
         for f in fields(Limits) + fields(QuotaLimits)
     ]
 
@@ -122,10 +157,12 @@ class Options(usage.Options):
 
     optParameters = [
         ["redis", None, None, "Redis URL, redis://[:password@]host:port/db; Redis is then the store and the bus."],
-        ["data", None, DEFAULT_DATA, "The SQLite file for the embedded store, used without --redis."],
-        ["store-timeout", None, 5.0, "Seconds a store call may take before it counts as failed.", _positive_float],
-        ["ping-interval", None, 30.0, "Seconds between WebSocket pings that find dead peers.", _positive_float],
-        ["fanout-tick", None, 0.01, "Seconds a busy board gathers ops into one frame (0: every reactor turn).", _seconds],
+        ["data", None, None, "The SQLite file for the embedded store, used without --redis [default: %s]." % (DEFAULT_DATA,)],
+        ["store-timeout", None, 5.0, "Seconds a store call may take before it counts as failed.", _positive(float, "store-timeout")],
+        ["ping-interval", None, 30.0, "Seconds between WebSocket pings that find dead peers (1 or more); a peer that does not answer within as long again is dropped.", _ping_seconds("ping-interval")],
+        ["drain-seconds", None, 10.0, "On SIGTERM, how long ops already received may take to be stored before every connection is closed (1001).", _positive(float, "drain-seconds")],
+        ["archive-retention-days", None, 0.0, "How long a board's history (archive chunks, for replay) is kept; 0 keeps it for good.", _days("archive-retention-days")],
+        ["fanout-tick", None, 0.01, "Seconds a busy board gathers ops into one frame, up to 1 (0: every reactor turn).", _tick_seconds("fanout-tick")],
         [
             "admin-token-file",
             None,
@@ -186,6 +223,12 @@ class Options(usage.Options):
         """
         if not self["listen"]:
             self["listen"] = [DEFAULT_LISTEN]
+        if self["redis"] is not None and self["data"] is not None:
+            raise usage.UsageError(
+                "give --redis or --data, not both: with --redis the boards live in Redis"
+            )
+        if self["redis"] is None and self["data"] is None:
+            self["data"] = DEFAULT_DATA
         if self["redis"] is not None:
             from whitebrd.stores.redis import parse_redis_url
 
@@ -212,15 +255,27 @@ def makeService(options: Options) -> IService:
     txaio.set_global_log_level("info")
     limits: Limits = options["limits"]
     timeout: float = options["store-timeout"]
+    retention = options["archive-retention-days"] * 86400.0
 
     def make_store(reactor: Any) -> IStore:
         if options["redis"] is not None:
             from whitebrd.stores.redis import RedisStore
 
-            return RedisStore(reactor, options["redis"], limits, timeout_seconds=timeout)
+            return RedisStore(
+                reactor,
+                options["redis"],
+                limits,
+                timeout_seconds=timeout,
+                archive_retention_seconds=retention,
+            )
         from whitebrd.stores.sqlite import SQLiteStore
 
-        return SQLiteStore(reactor, str(Path(options["data"]).resolve()), limits)
+        return SQLiteStore(
+            reactor,
+            str(Path(options["data"]).resolve()),
+            limits,
+            archive_retention_seconds=retention,
+        )
 
     return WhitebrdService(
         reactor,
@@ -229,6 +284,7 @@ def makeService(options: Options) -> IService:
         limits,
         ping_interval_seconds=options["ping-interval"],
         tick_seconds=options["fanout-tick"],
+        drain_seconds=options["drain-seconds"],
         quotas=options["quotas"],
         allowed_origins=options["allowed-origins"],
         trusted_proxies=options["trusted-proxies"],

@@ -20,7 +20,7 @@ const NOT_SAVING =
 /** What a close code from the server means to the person drawing. */
 const CLOSE_REASONS = {
   1007: "The server refused a malformed message.",
-  1008: "The server cut the connection: too many messages.",
+  1008: "The server cut the connection; reconnecting.",
   1009: "The server refused a message that was too large.",
   1013: "The board's storage is not answering; trying again.",
 };
@@ -246,6 +246,13 @@ export class BoardSync {
           this._notify(NOT_SAVING);
         }
         this.saving = frame.saving;
+        if (frame.saving && this._resendTimer !== null) {
+          // Storing works again: what was refused meanwhile goes soon.
+          clearTimeout(this._resendTimer);
+          this._resendTimer = null;
+          this._resendDelay = RESEND_FIRST_MS;
+          this._scheduleResend();
+        }
         break;
       default:
         // Presence (cursor frames) comes later.

@@ -25,6 +25,7 @@ __all__ = [
     "check_append",
     "check_board",
     "compaction",
+    "drawn_bytes",
     "fold",
     "folded",
     "pack_chunk",
@@ -75,6 +76,18 @@ def check_append(board: str, by: str, op: Op) -> None:
         raise ValueError("op body must be a JSON object, got %r" % (op.body[:40],))
 
 
+def drawn_bytes(op: Op) -> int:
+    """
+    What C{op} adds to its board's size, for L{Limits.max_bytes_per_board}:
+    the UTF-8 bytes of an C{add} or C{extend} as stored, nothing for the
+    others.  Erasing an item gives back what its ops added; a C{clear}
+    gives back everything.
+    """
+    if op.kind in ("add", "extend"):
+        return len(op.body.encode("utf-8"))
+    return 0
+
+
 def refusal(op: Op, code: str, limits: Limits) -> OpError:
     """
     The error a store answers when the board refuses C{op}.
@@ -82,9 +95,12 @@ def refusal(op: Op, code: str, limits: Limits) -> OpError:
     The stores detect the case (a Lua script, an SQL transaction) and name
     it by C{code}; the sentence the user reads is written here once.
 
-    @param code: C{duplicate_id}, C{unknown_item}, C{board_full} or
-        C{too_many_points}.
+    @param code: C{duplicate_id}, C{unknown_item}, C{board_full} (items),
+        C{board_full:points}, C{board_full:bytes} or C{too_many_points}; the
+        part after a colon says which limit, and is not part of the code
+        the client receives.
     """
+    code, _, which = code.partition(":")
     first = op.item_ids[0] if op.item_ids else ""
     if code == "duplicate_id":
         message = (
@@ -102,6 +118,16 @@ def refusal(op: Op, code: str, limits: Limits) -> OpError:
         message = (
             "item %s is not on the board (erased, cleared or never added), so it "
             "cannot be extended" % (first,)
+        )
+    elif code == "board_full" and which == "points":
+        message = (
+            "the board holds its limit of %d points; erase some strokes before "
+            "drawing more" % (limits.max_points_per_board,)
+        )
+    elif code == "board_full" and which == "bytes":
+        message = (
+            "the board holds its limit of %d bytes of drawing; erase some before "
+            "drawing more" % (limits.max_bytes_per_board,)
         )
     elif code == "board_full":
         message = (

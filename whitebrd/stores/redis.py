@@ -5,12 +5,15 @@ Boards in Redis, shared by every daemon that points at the same server.
 Each board's keys carry the board id as a hash tag, so that a board lives on
 one shard however keys are spread::
 
-    wb:{<board>}:meta      hash: seq (newest op), base (seq of the snapshot)
+    wb:{<board>}:meta      hash: seq (newest op), base (seq of the snapshot),
+                           points and bytes (of the visible items)
     wb:{<board>}:log       list: op texts with seqs base+1 .. seq
     wb:{<board>}:snap      string: the snapshot (Scene.snapshot_text)
     wb:{<board>}:items     hash: visible item id -> its point count
+    wb:{<board>}:sizes     hash: visible item id -> bytes of its ops
     wb:{<board>}:cids:<n>  hash: cid -> seq, for the n-th dedup window
     wb:{<board>}:archive   list: zlib chunks of the ops merged out of the log
+    wb:{<board>}:archived  list: when each archive chunk was written
     wb:{<board>}:ops       pub/sub channel: every op text, as it is appended
 
 An append is one round trip: a Lua script checks the op against the dedup
@@ -46,6 +49,7 @@ from whitebrd.stores._shared import (
     check_append,
     check_board,
     compaction,
+    drawn_bytes,
     fold,
     folded,
     refusal,
@@ -64,33 +68,43 @@ _T = TypeVar("_T")
 # before it tries again (a new message or subscription also tries again).
 _CATCH_UP_RETRY_SECONDS = 1.0
 
-# Erase ops name up to Limits.max_ids_per_erase ids; Lua's unpack() fails
-# past about 8000 values, so the script deletes them in slices.
+# Erase ops name up to Limits.max_ids_per_erase ids, each looked up for the
+# points and bytes it gives back.  The board's totals live in :meta, an
+# item's in :items (points) and :sizes (bytes).
 _APPEND_SCRIPT = """
-local meta, log, items, cids, old_cids = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local meta, log, items, cids, old_cids, sizes = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local cid, kind, by, rest = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local points = tonumber(ARGV[5])
-local max_items, max_points = tonumber(ARGV[6]), tonumber(ARGV[7])
+local points, bytes = tonumber(ARGV[5]), tonumber(ARGV[6])
+local max_items, max_item_points = tonumber(ARGV[7]), tonumber(ARGV[8])
+local max_points, max_bytes = tonumber(ARGV[9]), tonumber(ARGV[10])
+local ttl, channel, first = tonumber(ARGV[11]), ARGV[12], 13
+local id = ARGV[first]
 
 local earlier = redis.call('HGET', cids, cid)
 if not earlier then earlier = redis.call('HGET', old_cids, cid) end
 if earlier then return {1, tonumber(earlier)} end
 
 if kind == 'add' then
-  if redis.call('HEXISTS', items, ARGV[10]) == 1 then return {2, 'duplicate_id'} end
+  if redis.call('HEXISTS', items, id) == 1 then return {2, 'duplicate_id'} end
   if redis.call('HLEN', items) >= max_items then return {2, 'board_full'} end
-  if points > max_points then return {2, 'too_many_points'} end
+  if points > max_item_points then return {2, 'too_many_points'} end
 elseif kind == 'extend' then
-  local held = redis.call('HGET', items, ARGV[10])
+  local held = redis.call('HGET', items, id)
   if not held then return {2, 'unknown_item'} end
-  if tonumber(held) + points > max_points then return {2, 'too_many_points'} end
+  if tonumber(held) + points > max_item_points then return {2, 'too_many_points'} end
 elseif kind == 'erase' then
   local shown = 0
-  for i = 10, #ARGV do
+  for i = first, #ARGV do
     shown = shown + redis.call('HEXISTS', items, ARGV[i])
     if shown > 0 then break end
   end
   if shown == 0 then return {2, 'unknown_item'} end
+end
+local total_points = tonumber(redis.call('HGET', meta, 'points') or '0')
+local total_bytes = tonumber(redis.call('HGET', meta, 'bytes') or '0')
+if kind == 'add' or kind == 'extend' then
+  if total_points + points > max_points then return {2, 'board_full:points'} end
+  if total_bytes + bytes > max_bytes then return {2, 'board_full:bytes'} end
 end
 
 local seq = redis.call('HINCRBY', meta, 'seq', 1)
@@ -99,20 +113,32 @@ local text = '{"seq":' .. string.format('%d', seq) .. ',"by":"' .. by .. '",' ..
 redis.call('RPUSH', log, text)
 
 if kind == 'add' then
-  redis.call('HSET', items, ARGV[10], points)
+  redis.call('HSET', items, id, points)
+  redis.call('HSET', sizes, id, bytes)
+  total_points, total_bytes = total_points + points, total_bytes + bytes
 elseif kind == 'extend' then
-  redis.call('HINCRBY', items, ARGV[10], points)
+  redis.call('HINCRBY', items, id, points)
+  redis.call('HINCRBY', sizes, id, bytes)
+  total_points, total_bytes = total_points + points, total_bytes + bytes
 elseif kind == 'erase' then
-  for i = 10, #ARGV, 1000 do
-    redis.call('HDEL', items, unpack(ARGV, i, math.min(i + 999, #ARGV)))
+  for i = first, #ARGV do
+    local held = redis.call('HGET', items, ARGV[i])
+    if held then
+      total_points = total_points - tonumber(held)
+      total_bytes = total_bytes - tonumber(redis.call('HGET', sizes, ARGV[i]) or '0')
+      redis.call('HDEL', items, ARGV[i])
+      redis.call('HDEL', sizes, ARGV[i])
+    end
   end
 elseif kind == 'clear' then
-  redis.call('DEL', items)
+  redis.call('DEL', items, sizes)
+  total_points, total_bytes = 0, 0
 end
+redis.call('HSET', meta, 'points', math.max(0, total_points), 'bytes', math.max(0, total_bytes))
 
 redis.call('HSET', cids, cid, seq)
-redis.call('EXPIRE', cids, tonumber(ARGV[8]))
-redis.call('PUBLISH', ARGV[9], text)
+redis.call('EXPIRE', cids, ttl)
+redis.call('PUBLISH', channel, text)
 return {0, seq, seq - base}
 """
 
@@ -140,15 +166,31 @@ return {1, redis.call('LRANGE', KEYS[2], 0, -1),
 # Moves the ops up to seq ARGV[2] into a snapshot and an archive chunk,
 # unless another process compacted the board since it was read (its base
 # moved): the log only grows at its end, so the first ARGV[2] - ARGV[1]
-# entries are exactly the ops that were folded.
+# entries are exactly the ops that were folded.  :archived holds when each
+# chunk was written (ARGV[5]); chunks older than ARGV[6] are dropped (none
+# when it is negative).  Chunks written before times were kept count from
+# now.
 _COMPACT_SCRIPT = """
 if tonumber(redis.call('HGET', KEYS[1], 'base') or '0') ~= tonumber(ARGV[1]) then
   return 0
 end
 redis.call('SET', KEYS[3], ARGV[3])
 redis.call('LTRIM', KEYS[2], tonumber(ARGV[2]) - tonumber(ARGV[1]), -1)
+for i = 1, redis.call('LLEN', KEYS[4]) - redis.call('LLEN', KEYS[5]) do
+  redis.call('LPUSH', KEYS[5], ARGV[5])
+end
 redis.call('RPUSH', KEYS[4], ARGV[4])
+redis.call('RPUSH', KEYS[5], ARGV[5])
 redis.call('HSET', KEYS[1], 'base', ARGV[2])
+local cutoff = tonumber(ARGV[6])
+if cutoff >= 0 then
+  while true do
+    local at = redis.call('LINDEX', KEYS[5], 0)
+    if not at or tonumber(at) >= cutoff then break end
+    redis.call('LPOP', KEYS[5])
+    redis.call('LPOP', KEYS[4])
+  end
+end
 return 1
 """
 
@@ -222,7 +264,8 @@ def parse_redis_url(url: str) -> RedisAddress:
 def _keys(board: str) -> dict[str, str]:
     tag = "wb:{%s}:" % (board,)
     return {
-        name: tag + name for name in ("meta", "log", "snap", "items", "archive", "ops")
+        name: tag + name
+        for name in ("meta", "log", "snap", "items", "sizes", "archive", "archived", "ops")
     }
 
 
@@ -397,6 +440,7 @@ class RedisStore(RedisLinks):
         dedup_window_seconds: int = 86400,
         compact_after_ops: int = 1000,
         reconnect_max_delay_seconds: float = 1.0,
+        archive_retention_seconds: float = 0.0,
         log: Optional[Logger] = None,
     ) -> None:
         """
@@ -410,6 +454,9 @@ class RedisStore(RedisLinks):
             this many ops follow the snapshot (and after every C{clear}).
         @param reconnect_max_delay_seconds: the longest wait between two
             attempts to reach Redis after losing it.
+        @param archive_retention_seconds: how long archive chunks are kept
+            for replay, at least; older ones are dropped when the board is
+            next compacted.  0 keeps them for good.
         @raise ValueError: for a bad URL or a non-positive setting.
         """
         if timeout_seconds <= 0:
@@ -429,6 +476,7 @@ class RedisStore(RedisLinks):
         self._timeout = timeout_seconds
         self._window = int(dedup_window_seconds)
         self._max_delay = reconnect_max_delay_seconds
+        self._retention = max(0.0, float(archive_retention_seconds))
         self._compactor = Compactor(
             reactor,
             compact_after_ops,
@@ -591,14 +639,18 @@ class RedisStore(RedisLinks):
         bucket = int(self._reactor.seconds()) // self._window
         cids = "wb:{%s}:cids:%d" % (board, bucket)
         old_cids = "wb:{%s}:cids:%d" % (board, bucket - 1)
+        limits = self._limits
         args = [
             op.cid,
             op.kind,
             by,
             op.body[1:],
             op.points,
-            self._limits.max_items_per_board,
-            self._limits.max_points_per_item,
+            drawn_bytes(op),
+            limits.max_items_per_board,
+            limits.max_points_per_item,
+            limits.max_points_per_board,
+            limits.max_bytes_per_board,
             2 * self._window,
             keys["ops"],
             *op.item_ids,
@@ -607,7 +659,7 @@ class RedisStore(RedisLinks):
             "append to board %s" % (board,),
             lambda redis: redis.eval(
                 _APPEND_SCRIPT,
-                [keys["meta"], keys["log"], keys["items"], cids, old_cids],
+                [keys["meta"], keys["log"], keys["items"], cids, old_cids, keys["sizes"]],
                 args,
             ),
         )
@@ -1007,12 +1059,20 @@ class RedisStore(RedisLinks):
             made: tuple[int, str, bytes], base: int, count: int
         ) -> "Deferred[None]":
             seq, snapshot, chunk = made
+            now = self._reactor.seconds()
+            cutoff = now - self._retention if self._retention > 0 else -1
             written = self._call(
                 "compact board %s" % (board,),
                 lambda redis: redis.eval(
                     _COMPACT_SCRIPT,
-                    [keys["meta"], keys["log"], keys["snap"], keys["archive"]],
-                    [base, seq, snapshot, chunk],
+                    [
+                        keys["meta"],
+                        keys["log"],
+                        keys["snap"],
+                        keys["archive"],
+                        keys["archived"],
+                    ],
+                    [base, seq, snapshot, chunk, "%.3f" % (now,), "%.3f" % (cutoff,)],
                 ),
                 bulk=True,
             )
