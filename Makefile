@@ -40,7 +40,12 @@ system-deps:
 test: $(BIN)/.installed system-deps
 	PYTHONPATH=$(CURDIR) $(BIN)/python -m twisted.trial $(TRIAL_ARGS) tests
 
-bench: $(BIN)/.installed
+# make bench BENCH_ARGS="fanout -B 10 -C 10 -D 2 -R 30": see docs/performance.md.
+$(BIN)/.bench-installed: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e '.[test,bench]' --config-settings editable_mode=compat
+	touch $@
+
+bench: $(BIN)/.bench-installed system-deps
 	PYTHONPATH=$(CURDIR) $(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:

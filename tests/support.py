@@ -6,9 +6,11 @@ These tests talk to the daemon only as a person's browser would, over HTTP
 and WebSockets on loopback, so they hold whatever the code inside does.
 """
 
+import itertools
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -17,15 +19,29 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from twisted.trial.unittest import TestCase
 from websockets.sync.client import ClientConnection, connect
 
+from tests.rawws import PRESENCE_KINDS
+
 REPO = Path(__file__).resolve().parent.parent
 SCENES = Path(os.environ.get("WHITEBRD_SCENES", str(REPO.parent / "shared" / "scenes")))
 ARTIFACTS = REPO / "test-artifacts"
+
+# The limits of a daemon whose test streams whole drawings from one client as
+# fast as it can, far past what a person drawing sends; see
+# whitebrd.quotas.QuotaLimits for the defaults.
+STREAMING_LIMITS = (
+    "--ops-per-second-per-connection",
+    "1000000",
+    "--ops-per-second-per-address",
+    "1000000",
+)
+
 
 def free_port() -> int:
     """
@@ -64,8 +80,11 @@ class Daemon:
     @ivar url: C{http://127.0.0.1:PORT}.
     """
 
-    def __init__(self, args: list[str], workdir: Path, port: Optional[int] = None) -> None:
+    def __init__(
+        self, args: list[str], workdir: Path, port: Optional[int] = None, tac: bool = False
+    ) -> None:
         self.args = list(args)
+        self.tac = tac
         self.workdir = workdir
         self.port = port or free_port()
         self.url = "http://127.0.0.1:%d" % (self.port,)
@@ -77,14 +96,13 @@ class Daemon:
         Start the daemon and wait until it answers C{/healthz}.
         """
         env = dict(os.environ, PYTHONPATH=str(REPO))
-        command = _twistd() + [
-            "--nodaemon",
-            "--pidfile=",
-            "--logfile=%s" % (self.logfile,),
-            "whitebrd",
-            "--listen",
-            "tcp:%d:interface=127.0.0.1" % (self.port,),
-        ] + self.args
+        command = _twistd() + ["--nodaemon", "--pidfile=", "--logfile=%s" % (self.logfile,)]
+        options = ["--listen", "tcp:%d:interface=127.0.0.1" % (self.port,)] + self.args
+        if self.tac:
+            command += ["--python", str(REPO / "whitebrd.tac")]
+            env["WHITEBRD_OPTIONS"] = " ".join(shlex.quote(o) for o in options)
+        else:
+            command += ["whitebrd"] + options
         self.process = subprocess.Popen(command, cwd=str(self.workdir), env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -185,6 +203,8 @@ class Client:
     @ivar hello: the C{hello} frame, once L{join} read it.
     @ivar items: the board as this client holds it, by id, in drawing order.
     @ivar seq: the seq this client holds.
+    @ivar presence: the presence frames received (who is on the board).
+    @ivar other: every other frame that is not a board frame.
     """
 
     def __init__(self, connection: ClientConnection) -> None:
@@ -194,6 +214,7 @@ class Client:
         self.seq = 0
         self.ops: list[dict[str, Any]] = []
         self.other: list[dict[str, Any]] = []
+        self.presence: list[dict[str, Any]] = []
 
     def send(self, frame: Any) -> None:
         """
@@ -216,6 +237,8 @@ class Client:
         elif kind == "ops":
             for op in frame["ops"]:
                 self._fold_op(op)
+        elif kind in PRESENCE_KINDS:
+            self.presence.append(frame)
         else:
             self.other.append(frame)
         return frame
@@ -364,3 +387,36 @@ def stroke_ops(item: dict[str, Any], cid_prefix: str, counter: Iterator[int], ch
             "id": item["id"],
             "pts": pts[start : start + 2 * chunk_points],
         }
+
+
+def tagged_items(name: str, tag: str) -> list[dict[str, Any]]:
+    """
+    The items of scene C{name} with C{tag} before each id, so that two
+    scenes drawn on one board never share an id.
+    """
+    return [
+        dict(item, id=(tag + item["id"])[:40]) for item in excalidraw_items(name)
+    ]
+
+
+def drawing_ops(items: list[dict[str, Any]], client_id: str) -> list[dict[str, Any]]:
+    """
+    Every op a browser sends to draw C{items}, with cids made from
+    C{client_id} and a counter, as the browser makes them.
+    """
+    counter = itertools.count(1)
+    return [op for item in items for op in stroke_ops(item, client_id, counter)]
+
+
+def redis_history(server: Any, board: str) -> list[dict[str, Any]]:
+    """
+    Every op Redis holds for C{board}, archived or in the log, oldest first,
+    read straight from the keys (not through the store under test).
+    """
+    tag = "wb:{%s}:" % (board,)
+    texts: list[str] = []
+    for chunk in server.command("LRANGE", tag + "archive", 0, -1):
+        data = zlib.decompress(chunk).decode("utf-8")
+        texts.extend(data.split("\n") if data else [])
+    texts.extend(t.decode("utf-8") for t in server.command("LRANGE", tag + "log", 0, -1))
+    return [json.loads(text) for text in texts]

@@ -20,7 +20,13 @@ from typing import Any, Optional
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from tests.redis_server import RedisServer
-from tests.support import ARTIFACTS, Daemon, excalidraw_items, start_daemon
+from tests.support import (
+    ARTIFACTS,
+    STREAMING_LIMITS,
+    Daemon,
+    excalidraw_items,
+    start_daemon,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -561,6 +567,13 @@ class LoadingTests(BrowserTestCase):
     """
     Boards drawn by people open whole.
     """
+
+    def daemon_args(self) -> tuple[str, ...]:
+        """
+        The embedded store, and limits that let the test load a drawing
+        as fast as it can.
+        """
+        return super().daemon_args() + STREAMING_LIMITS
 
     def test_a_real_drawing_opens_whole(self) -> None:
         """

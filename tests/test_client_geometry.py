@@ -256,7 +256,7 @@ class ProtocolTests(ClientModuleTestCase):
         The frames of docs/protocol.md come through with their fields.
         """
         frames = [
-            {"t": "hello", "board": "b", "you": "client-1", "seq": 3},
+            {"t": "hello", "board": "b", "you": "client-1", "seq": 3, "mode": "view"},
             {"t": "state", "seq": 3, "items": [], "more": True},
             {
                 "t": "ops",

@@ -5,15 +5,24 @@ and on a real Redis.
 """
 
 import itertools
-import json
+import os
 import secrets
+import tempfile
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from twisted.trial.unittest import TestCase
 
 from tests.redis_server import shared_redis
-from tests.support import Client, Daemon, excalidraw_items, start_daemon, stroke_ops
+from tests.support import (
+    STREAMING_LIMITS,
+    Client,
+    Daemon,
+    excalidraw_items,
+    start_daemon,
+    stroke_ops,
+)
 
 
 def new_board() -> str:
@@ -40,7 +49,7 @@ def _people(client: Client) -> dict[str, Any]:
     id, from the presence frames it received.
     """
     known: dict[str, Any] = {}
-    for frame in client.other:
+    for frame in client.presence:
         if frame["t"] == "people":
             known = {person["by"]: person["name"] for person in frame["people"]}
         elif frame["t"] == "join":
@@ -107,6 +116,30 @@ class HttpTests(TestCase):
             status, body, _ = self.daemon.get(path)
             self.assertEqual(status, 404, path)
             self.assertNotIn(b"root:", body)
+
+
+class TacTests(TestCase):
+    """
+    C{twistd -ny whitebrd.tac} runs the same service as C{twistd whitebrd}.
+    """
+
+    def test_tac_serves_boards(self) -> None:
+        """
+        The .tac daemon, configured through C{WHITEBRD_OPTIONS}, stores and
+        relays ops.
+        """
+        workdir = Path(tempfile.mkdtemp(dir=os.getcwd()))
+        daemon = Daemon(["--data", str(workdir / "tac.sqlite3")], workdir, tac=True)
+        self.addCleanup(daemon.stop)
+        daemon.start()
+        line = {"id": "l1", "kind": "line", "pts": [0, 0, 10, 10], "color": "#ff0000", "width": 3}
+
+        client = daemon.connect("tac-board", client="alice-0001").join()
+        client.send({"t": "op", "cid": "alice-0001-1", "op": "add", "item": line})
+        client.until_seq(1)
+
+        self.assertEqual(daemon.board_json("tac-board")["items"], [line])
+        self.assertTrue((workdir / "tac.sqlite3").exists())
 
 
 class BoardTestsMixin:
@@ -211,7 +244,7 @@ class SQLiteBoardTests(BoardTestsMixin, TestCase):
     """
 
     def setUp(self) -> None:
-        self.daemon = start_daemon(self)
+        self.daemon = start_daemon(self, *STREAMING_LIMITS)
 
 
 class RedisBoardTests(BoardTestsMixin, TestCase):
@@ -220,7 +253,7 @@ class RedisBoardTests(BoardTestsMixin, TestCase):
     """
 
     def setUp(self) -> None:
-        self.daemon = start_daemon(self, "--redis", shared_redis().url)
+        self.daemon = start_daemon(self, "--redis", shared_redis().url, *STREAMING_LIMITS)
 
 
 class TwoDaemonTests(TestCase):
@@ -233,8 +266,8 @@ class TwoDaemonTests(TestCase):
         Clients on each daemon see the other's strokes, with the same seqs.
         """
         url = shared_redis().url
-        first = start_daemon(self, "--redis", url)
-        second = start_daemon(self, "--redis", url)
+        first = start_daemon(self, "--redis", url, *STREAMING_LIMITS)
+        second = start_daemon(self, "--redis", url, *STREAMING_LIMITS)
         board = new_board()
         items = list(excalidraw_items("cardinality-sketch.excalidraw"))
         alice = first.connect(board, client="alice-0001").join()
@@ -266,7 +299,7 @@ class TwoDaemonTests(TestCase):
 
         bob.until(lambda c: _people(c).get("alice-0001") == "Alice")
         alice.send({"t": "cursor", "x": 10, "y": 20})
-        bob.until(lambda c: {"t": "cursor", "by": "alice-0001", "x": 10, "y": 20} in c.other)
+        bob.until(lambda c: {"t": "cursor", "by": "alice-0001", "x": 10, "y": 20} in c.presence)
         alice.until(lambda c: "bobby-0001" in _people(c))
         alice.close()
-        bob.until(lambda c: {"t": "leave", "by": "alice-0001"} in c.other)
+        bob.until(lambda c: {"t": "leave", "by": "alice-0001"} in c.presence)

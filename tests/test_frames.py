@@ -251,6 +251,17 @@ class RefusedFrameTests(SynchronousTestCase):
         self.assertRefused("{}", "bad_frame", "field t")
         self.assertRefused('{"t":"launch"}', "bad_frame", "launch")
 
+    def test_op_and_kind_of_the_wrong_type(self) -> None:
+        """
+        An op or item kind that is a list, an object or a number is refused
+        like any unknown one, not a crash (a fuzzer found this).
+        """
+        for value in ([], ["add"], {}, 3, None):
+            self.assertRefused(op_frame(op=value), "bad_op", "op must be", "abcdefgh-1")
+            self.assertRefused(
+                op_frame(op="add", item=path_item(kind=value)), "bad_item", "item.kind", "abcdefgh-1"
+            )
+
     def test_unknown_op(self) -> None:
         """
         An op the contract does not name is refused with its cid.
@@ -268,9 +279,16 @@ class RefusedFrameTests(SynchronousTestCase):
         """
         Infinity and 1e400 are not numbers a board holds.
         """
-        for literal in ("Infinity", "-Infinity", "1e400"):
+        for literal, shown in (("Infinity", "Infinity"), ("-Infinity", "-Infinity"), ("1e400", "Infinity")):
             text = op_frame(op="extend", id="s1", pts=[0, 0]).replace("[0, 0]", "[0, %s]" % literal)
             self.assertRefused(text, "bad_item", "pts[1]", "abcdefgh-1")
+            self.assertRefused(text, "bad_item", "got " + shown, "abcdefgh-1")
+
+    def test_number_with_thousands_of_digits(self) -> None:
+        """
+        An integer too long for Python to read is refused plainly.
+        """
+        self.assertRefused(op_frame(op="clear").replace("}", ', "x": %s}' % ("9" * 5000)), "bad_json", "too many digits")
 
     def test_out_of_range(self) -> None:
         """
@@ -336,7 +354,7 @@ class RefusedFrameTests(SynchronousTestCase):
         """
         Bytes that are not UTF-8 are refused.
         """
-        self.assertRefused(b'{"t":"op","cid":"\xff"}', "bad_json", "not JSON")
+        self.assertRefused(b'{"t":"op","cid":"\xff"}', "bad_json", "not UTF-8")
 
     def test_bad_moves(self) -> None:
         """
@@ -487,3 +505,59 @@ class ValidatorPropertyTests(SynchronousTestCase):
             return
         assert isinstance(op, Op)
         self.assertEqual(json.loads(op.body)["item"]["text"], text)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.binary(max_size=200) | st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")))
+    def test_any_bytes_are_answered(self, data: bytes) -> None:
+        """
+        Whatever bytes arrive in a text frame, the validator answers with a
+        frame or a FrameError, never another exception.
+        """
+        try:
+            result = parse_frame(data, LIMITS)
+        except FrameError as e:
+            self.assertTrue(e.code and e.message)
+            return
+        self.assertIsInstance(result, (OpFrame, CursorFrame))
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.fixed_dictionaries(
+            {
+                "t": st.just("op"),
+                "cid": st.text("abc-:.", min_size=1, max_size=10),
+                "op": st.sampled_from(["add", "extend", "erase", "clear", "paint", [], {}]),
+            },
+            optional={
+                "item": _json_values
+                | st.fixed_dictionaries(
+                    {
+                        "id": st.text("xyz_-", min_size=1, max_size=5) | _json_values,
+                        "kind": st.sampled_from(["path", "line", "rect", "ellipse", "text", "blob"]) | _json_values,
+                        "pts": st.lists(st.floats() | st.integers(), max_size=6) | _json_values,
+                        "color": st.sampled_from(["#000000", "#abcdef", "red"]) | _json_values,
+                        "width": st.floats() | st.integers(-5, 300) | _json_values,
+                    },
+                    optional={"text": st.text(max_size=20) | _json_values, "size": st.floats() | _json_values},
+                ),
+                "id": st.text("xyz_-", min_size=1, max_size=5) | _json_values,
+                "ids": st.lists(st.text("xyz_-", max_size=5), max_size=4) | _json_values,
+                "pts": st.lists(st.floats() | st.integers(), max_size=6) | _json_values,
+            },
+        )
+    )
+    def test_accepted_ops_are_canonical(self, frame: dict[str, Any]) -> None:
+        """
+        Ops close to valid ones are either refused with their cid, or
+        accepted as a canonical body that is accepted again unchanged: what
+        a store keeps is itself within the contract.
+        """
+        op = single_op(json.dumps(frame))
+
+        if isinstance(op, OpError):
+            self.assertEqual(op.cid, frame["cid"])
+            return
+        again = single_op(op.body[:1] + '"t":"op",' + op.body[1:])
+        assert isinstance(again, Op)
+        self.assertEqual(again.body, op.body)
+        self.assertEqual(json.loads(op.body)["cid"], frame["cid"])

@@ -27,7 +27,7 @@ from tests.redis_server import RedisServer, shared_redis
 from whitebrd.frames import Op, OpError, OpFrame, dumps, parse_frame
 from whitebrd.limits import Limits
 from whitebrd.stores import Appended, IStore, StoreUnavailable
-from whitebrd.stores._shared import fold
+from whitebrd.stores._shared import fold, seq_of
 from whitebrd.stores.redis import RedisAddress, RedisStore, parse_redis_url
 from whitebrd.stores.sqlite import SQLiteStore
 
@@ -273,6 +273,63 @@ class StoreContractTests:
         self.assertFalse(retried.duplicate)
         scene = await store.load(board)
         self.assertEqual([item["id"] for item in scene.items()], ["i2", "i3"])
+
+    async def test_board_points_and_bytes_are_bounded(self) -> None:
+        """
+        A board refuses adds and extends that would take it past its points
+        or bytes, with board_full and a message naming the limit; erasing and
+        clearing give the room back.
+        """
+        store, board = self.make_store(Limits(max_points_per_board=5)), new_board()
+        await store.append(board, BY, add("c1", "i1", (0, 0, 1, 1)))
+        await store.append(board, BY, add("c2", "i2", (0, 0, 1, 1)))
+
+        error = await self.refused(
+            store.append(board, BY, extend("c3", "i1", (2, 2, 3, 3))), "board_full", "c3"
+        )
+        await store.append(board, BY, extend("c4", "i1", (2, 2)))
+        await self.refused(store.append(board, BY, add("c5", "i3")), "board_full", "c5")
+        await store.append(board, BY, erase("c6", "i1"))
+        await store.append(board, BY, add("c5", "i3", (5, 5, 6, 6, 7, 7)))
+        await store.append(board, BY, clear("c7"))
+        await store.append(board, BY, add("c8", "i4", (1, 1, 2, 2, 3, 3, 4, 4, 5, 5)))
+
+        self.assertIn("5 points", error.message)
+        self.assertEqual([i["id"] for i in (await store.load(board)).items()], ["i4"])
+
+        size = len(add("x", "i0").body.encode("utf-8"))
+        store, board = self.make_store(Limits(max_bytes_per_board=2 * size + 10)), new_board()
+        await store.append(board, BY, add("d1", "i1"))
+        await store.append(board, BY, add("d2", "i2"))
+        error = await self.refused(store.append(board, BY, add("d3", "i3")), "board_full", "d3")
+        await store.append(board, BY, erase("d4", "i1", "i2"))
+        await store.append(board, BY, add("d3", "i3"))
+
+        self.assertIn("bytes", error.message)
+        self.assertEqual([i["id"] for i in (await store.load(board)).items()], ["i3"])
+
+    async def test_archive_is_kept_for_its_retention(self) -> None:
+        """
+        With a retention set, archive chunks older than it are dropped as
+        the board is compacted again; newer ones, the snapshot and the log
+        are kept, so the board is whole.
+        """
+        store, board = self.make_store(
+            compact_after_ops=2, archive_retention_seconds=0.2
+        ), new_board()
+        for n in range(2):
+            await store.append(board, BY, add("a%d" % (n,), "i%d" % (n,)))
+        await store.idle()
+        history_before = await store.history(board)
+        await deferLater(reactor, 0.3, lambda: None)
+
+        for n in range(2, 4):
+            await store.append(board, BY, add("a%d" % (n,), "i%d" % (n,)))
+        await store.idle()
+
+        self.assertEqual(len(history_before), 2)
+        self.assertEqual([seq_of(t) for t in await store.history(board)], [3, 4])
+        self.assertEqual(len((await store.load(board)).items()), 4)
 
     async def test_path_past_its_point_limit_is_refused(self) -> None:
         """
@@ -617,7 +674,8 @@ class RedisStoreTests(StoreContractTests, TestCase):
         self.assertTrue(all(key.startswith(prefix) for key in keys), keys)
         names = [key[len(prefix) :].split(":")[0] for key in keys]
         self.assertEqual(
-            sorted(set(names)), ["archive", "cids", "items", "log", "meta", "snap"]
+            sorted(set(names)),
+            ["archive", "archived", "cids", "items", "log", "meta", "sizes", "snap"],
         )
 
     async def test_second_daemon_sees_the_same_ops_with_the_same_seqs(self) -> None:
@@ -883,3 +941,293 @@ class SQLiteStoreTests(StoreContractTests, TestCase):
         self.assertEqual(
             await store.ops_since("killed", 0), [run.stdout.decode().strip()]
         )
+
+
+def new_key() -> str:
+    return "k." + uuid.uuid4().hex[:22]
+
+
+def new_link() -> str:
+    return "l" + uuid.uuid4().hex[:21]
+
+
+OWNER = "0" * 63 + "1"
+
+
+class LinkStoreContractTests:
+    """
+    The access half of L{IStore}: links, owners, locks and the moderation
+    records, which every store keeps alike so that a link works the same
+    whichever store the daemon runs on.
+    """
+
+    addCleanup: Callable[..., None]
+    assertEqual: Callable[..., None]
+    assertTrue: Callable[..., None]
+    assertFalse: Callable[..., None]
+    assertIsNone: Callable[..., None]
+    assertIn: Callable[..., None]
+    assertGreater: Callable[..., None]
+
+    def make_store(self) -> Any:
+        raise NotImplementedError()
+
+    def second_store(self, store: Any) -> Any:
+        """
+        Another store on the same data, as another daemon would hold it;
+        the same store where only one process can use the data.
+        """
+        return store
+
+    async def created(self, store: Any, now: float = 1000.0) -> tuple[str, str]:
+        board, edit = new_key(), new_link()
+        self.assertTrue(await store.create_board(board, edit, OWNER, now))
+        return board, edit
+
+    async def test_edit_link_leads_to_its_board(self) -> None:
+        """
+        A board made by POST /boards is reached by its edit id, which leads
+        to its internal key and owner; an unknown id is a named board.
+        """
+        store = self.make_store()
+        board, edit = await self.created(store)
+
+        target = await store.resolve(edit)
+        named = await store.resolve("team-retro-" + uuid.uuid4().hex[:8])
+
+        self.assertEqual(
+            (target.kind, target.board, target.owner, target.locked),
+            ("edit", board, OWNER, False),
+        )
+        self.assertEqual((named.kind, named.locked), ("named", False))
+        self.assertEqual(named.board, (await store.resolve(named.board)).board)
+
+    async def test_ids_in_use_are_not_given_twice(self) -> None:
+        """
+        Creating a board refuses an edit id that is a link or a named board
+        drawn on already, and a key in use, so no link is ever shared.
+        """
+        store = self.make_store()
+        board, edit = await self.created(store)
+        named = new_link()
+        await store.append(named, BY, add("c1", "i1"))
+
+        self.assertFalse(await store.create_board(new_key(), edit, OWNER, 1.0))
+        self.assertFalse(await store.create_board(board, new_link(), OWNER, 1.0))
+        self.assertFalse(await store.create_board(new_key(), named, OWNER, 1.0))
+        self.assertEqual((await store.resolve(edit)).board, board)
+
+    async def test_view_links_lead_to_the_board_until_revoked(self) -> None:
+        """
+        A view link leads to the board with its expiry; revoked, it is gone,
+        and it never works for a board without an edit link.
+        """
+        store = self.make_store()
+        board, _ = await self.created(store)
+        forever, hourly = new_link(), new_link()
+
+        self.assertTrue(await store.add_view(board, forever, None, 1000.0))
+        self.assertTrue(await store.add_view(board, hourly, 4600.0, 1001.0))
+        self.assertFalse(await store.add_view(board, forever, None, 1002.0))
+        self.assertFalse(await store.add_view("named-" + new_link(), new_link(), None, 1.0))
+        views = await store.views(board)
+        seen = await store.resolve(hourly)
+        removed = await store.remove_view(board, forever)
+        again = await store.remove_view(board, forever)
+        gone = await store.resolve(forever)
+
+        self.assertEqual(
+            [(v.id, v.expires, v.created) for v in views],
+            [(forever, None, 1000.0), (hourly, 4600.0, 1001.0)],
+        )
+        self.assertEqual((seen.kind, seen.board, seen.expires), ("view", board, 4600.0))
+        self.assertEqual((removed, again), (True, False))
+        self.assertEqual((gone.kind, gone.reason, gone.board), ("gone", "revoked", None))
+        self.assertEqual([v.id for v in await store.views(board)], [hourly])
+
+    async def test_rotation_ends_every_earlier_link_and_keeps_the_drawing(self) -> None:
+        """
+        Rotating gives the board a new edit id: the old edit id and every
+        view link are gone, the new id leads to the same drawing.
+        """
+        store = self.make_store()
+        board, edit = await self.created(store)
+        view, fresh = new_link(), new_link()
+        await store.add_view(board, view, None, 1000.0)
+        await store.append(board, BY, add("c1", "i1"))
+
+        self.assertTrue(await store.rotate(board, fresh))
+        self.assertFalse(await store.rotate(board, view))
+        self.assertFalse(await store.rotate("named-" + new_link(), new_link()))
+
+        old, viewed, new = [await store.resolve(link) for link in (edit, view, fresh)]
+        self.assertEqual((old.kind, old.reason), ("gone", "replaced"))
+        self.assertEqual((viewed.kind, viewed.reason), ("gone", "revoked"))
+        self.assertEqual((new.kind, new.board, new.owner), ("edit", board, OWNER))
+        self.assertEqual([i["id"] for i in (await store.load(board)).items()], ["i1"])
+        self.assertEqual(await store.views(board), [])
+
+    async def test_locks_hold_for_named_and_created_boards(self) -> None:
+        """
+        A lock shows on every link of the board until it is lifted.
+        """
+        store = self.make_store()
+        board, edit = await self.created(store)
+        view, named = new_link(), "locked-" + new_link()
+        await store.add_view(board, view, None, 1000.0)
+
+        await store.set_locked(board, True, 1000.0)
+        await store.set_locked(named, True, 1000.0)
+        locked = [(await store.resolve(link)).locked for link in (edit, view, named)]
+        await store.set_locked(named, False, 1001.0)
+
+        self.assertEqual(locked, [True, True, True])
+        self.assertFalse((await store.resolve(named)).locked)
+        self.assertTrue((await store.resolve(edit)).locked)
+
+    async def test_delete_removes_the_drawing_and_its_links(self) -> None:
+        """
+        A deleted board's links are gone and its drawing with them; a named
+        board starts again from empty.
+        """
+        store = self.make_store()
+        board, edit = await self.created(store)
+        view, named = new_link(), "deleted-" + new_link()
+        await store.add_view(board, view, None, 1000.0)
+        for key in (board, named):
+            await store.append(key, BY, add("c1", "i1"))
+            await store.touch(key, 1000.0, 0)
+
+        await store.delete(board)
+        await store.delete(named)
+
+        for link in (edit, view):
+            target = await store.resolve(link)
+            self.assertEqual((target.kind, target.reason), ("gone", "deleted"))
+        for key in (board, named):
+            self.assertEqual((await store.load(key)).seq, 0)
+            self.assertIsNone(await store.board_info(key))
+        self.assertEqual((await store.resolve(named)).kind, "named")
+        self.assertEqual((await store.append(named, BY, add("c1", "i1"))).seq, 1)
+
+    async def test_boards_are_listed_with_their_figures(self) -> None:
+        """
+        The admin list shows each board's seq, items, size, times and lock,
+        most recently active first.
+        """
+        store = self.make_store()
+        board, _ = await self.created(store, now=2_000_000_000.0)
+        named = "listed-" + new_link()
+        await store.append(named, BY, add("c1", "i1"))
+        await store.append(named, BY, add("c2", "i2"))
+        await store.append(named, BY, erase("c3", "i1"))
+        await store.touch(named, 2_000_000_100.0, 2)
+        await store.set_locked(named, True, 2_000_000_100.0)
+
+        listed = await store.boards(1000)
+        one = await store.board_info(named)
+
+        mine = [info for info in listed if info.board in (board, named)]
+        self.assertEqual([info.board for info in mine], [named, board])
+        self.assertEqual(mine[0], one)
+        self.assertEqual(
+            (one.named, one.seq, one.items, one.active, one.locked, one.created),
+            (True, 3, 1, 2_000_000_100.0, True, None),
+        )
+        self.assertGreater(one.bytes, 0)
+        self.assertEqual(
+            (mine[1].named, mine[1].seq, mine[1].items, mine[1].created),
+            (False, 0, 0, 2_000_000_000.0),
+        )
+
+    async def test_checkpoints_tell_where_the_last_minutes_start(self) -> None:
+        """
+        The seq a revert of the last minutes starts from follows the
+        checkpoints: ops after it came at the cutoff or within the grain
+        before it.
+        """
+        store = self.make_store()
+        board = new_key()
+        for n in range(1, 7):
+            await store.append(board, BY, add("c%d" % (n,), "i%d" % (n,)))
+        # Ops 1-2 came at 100 s, ops 3-4 at 200 s, ops 5-6 at 300 s.
+        for at, seq in ((100.0, 0), (200.0, 2), (300.0, 4)):
+            await store.touch(board, at, seq)
+
+        found = [await store.seq_at(board, when, 10.0) for when in (50, 105, 150, 250, 400)]
+
+        self.assertEqual(found, [0, 0, 2, 4, 6])
+
+    async def test_history_holds_every_op(self) -> None:
+        """
+        The history is every op ever appended, oldest first.
+        """
+        store = self.make_store()
+        board = new_key()
+        texts = [
+            (await store.append(board, BY, add("c%d" % (n,), "i%d" % (n,)))).text
+            for n in range(3)
+        ]
+
+        self.assertEqual(await store.history(board), texts)
+
+    async def test_access_changes_reach_every_process(self) -> None:
+        """
+        A change of links, lock or a deletion made through one store is
+        told to the access listeners of every store on the same data.
+        """
+        store = self.make_store()
+        other = self.second_store(store)
+        heard: list[tuple[Any, bool]] = []
+        await other.watch_access(lambda board, deleted: heard.append((board, deleted)))
+        board, _ = await self.created(store)
+
+        await store.add_view(board, new_link(), None, 1000.0)
+        await store.rotate(board, new_link())
+        await store.set_locked(board, True, 1000.0)
+        await store.delete(board)
+        await wait_for(lambda: len(heard) >= 4)
+
+        self.assertEqual(
+            heard, [(board, False), (board, False), (board, False), (board, True)]
+        )
+
+
+class RedisLinkTests(LinkStoreContractTests, TestCase):
+    """
+    Links on Redis, shared by every daemon on the server.
+    """
+
+    def setUp(self) -> None:
+        self.redis = shared_redis()
+
+    def make_store(self) -> RedisStore:
+        store = RedisStore(reactor, self.redis.url, LIMITS, timeout_seconds=2.0)
+        self.addCleanup(store.close)
+        return store
+
+    def second_store(self, store: Any) -> RedisStore:
+        return self.make_store()
+
+
+class SQLiteLinkTests(LinkStoreContractTests, TestCase):
+    """
+    Links in the embedded SQLite file.
+    """
+
+    def make_store(self) -> SQLiteStore:
+        path = os.path.abspath(os.path.join(self.mktemp(), "boards.sqlite3"))
+        store = SQLiteStore(reactor, path, LIMITS)
+        self.addCleanup(store.close)
+        return store
+
+
+class MemoryLinkTests(LinkStoreContractTests, TestCase):
+    """
+    Links in the tests' memory store, which must behave like the real ones.
+    """
+
+    def make_store(self) -> Any:
+        from tests.memory_store import MemoryStore
+
+        return MemoryStore()

@@ -75,6 +75,20 @@ class OptionsTests(SynchronousTestCase):
         with self.assertRaises(usage.UsageError):
             parsed("--max-items-per-board", "0")
 
+    def test_durations(self) -> None:
+        """
+        The ping interval counts whole seconds, so it is at least one; the
+        archive retention is in days, 0 keeping history for good.
+        """
+        options = parsed("--ping-interval", "2.5", "--archive-retention-days", "30")
+
+        self.assertEqual(options["ping-interval"], 2.5)
+        self.assertEqual(options["archive-retention-days"], 30.0)
+        self.assertEqual(parsed()["archive-retention-days"], 0.0)
+        for bad in (["--ping-interval", "0.5"], ["--archive-retention-days", "-1"]):
+            with self.assertRaises(usage.UsageError):
+                parsed(*bad)
+
 
 class PackagingTests(TestCase):
     """

@@ -22,8 +22,6 @@ from tests.test_browser import (
     BLUE,
     GREEN,
     RED,
-    TIMEOUT_MS,
-    VISIBLE,
     ZIGZAG,
     BoardPage,
     BrowserTestCase,
@@ -957,11 +955,15 @@ class PageTests(WhiteboardTestCase):
         page.drag(ZIGZAG)
         self.settled(page)
 
-        page.page.click("[data-action='share']")
         page.page.click("[data-action='copy-link']")
         page.wait_toast("Link copied")
         self.assertEqual(page.page.evaluate("() => navigator.clipboard.readText()"), page.page.url)
-        page.page.click("#share-dialog [value='close']")
+        page.page.evaluate("() => navigator.clipboard.writeText('')")
+        page.page.click("[data-action='share']")
+        page.page.click("[data-action='copy-edit-link']")
+        page.wait_toast("Edit link copied")
+        self.assertEqual(page.page.evaluate("() => navigator.clipboard.readText()"), page.page.url)
+        page.page.click("[data-action='close-share']")
 
         page.menu("dark")
         page.wait_visible(ZIGZAG, "#e1e1e1")

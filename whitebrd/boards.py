@@ -13,11 +13,16 @@ and the store's listener (Redis pub/sub, which also carries the ops of other
 daemons), in any order and possibly twice.  L{Board.receive} puts them in seq
 order, drops what it has seen, and fills a gap that lasts from the store's
 log.  Ops that arrive in the same turn of the reactor leave as one C{ops}
-frame, encoded and framed once for all subscribers.
+frame, encoded and framed once for all subscribers.  On a busy board a frame
+leaves at most once per tick (a few milliseconds): the first op after a quiet
+tick goes out at once, and the ops that follow it within the tick gather into
+the next frame.  Writing a frame to a connection costs the same whether it
+carries one op or twenty, so a busy board's fan-out costs a fraction of one
+frame per op, and a quiet board's latency is unchanged.
 """
 
 from collections import deque
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, Iterator, Optional, Protocol
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -37,14 +42,24 @@ class Subscriber(Protocol):
 
     client_id: str
 
-    def send_text(self, text: str) -> None:
+    def send_text(self, text: str, live: bool = True) -> None:
         """
         Send one frame to this connection alone.
+
+        @param live: C{False} for a frame answering what the connection
+            asked for (its C{hello}, the ops it missed), which does not count
+            against its send buffer's bound.
         """
 
     def send_prepared(self, prepared: Any) -> None:
         """
         Send a frame prepared once for all of the board's connections.
+        """
+
+    def send_frames(self, frames: Iterator[str]) -> None:
+        """
+        Send C{frames} (the board's state) one at a time, as fast as the
+        connection's peer takes them, ahead of anything sent later.
         """
 
 
@@ -71,7 +86,12 @@ class Board:
         state_frame_bytes: int,
         recent_ops: int = 2000,
         gap_wait_seconds: float = 0.25,
+        tick_seconds: float = 0.0,
     ) -> None:
+        """
+        @param tick_seconds: the least time between two C{ops} frames; 0
+            sends the ops of each reactor turn as soon as the turn ends.
+        """
         self.board_id = board_id
         self.scene = Scene()
         self.subscribers: set[Subscriber] = set()
@@ -82,7 +102,10 @@ class Board:
         self._recent: deque[tuple[int, str]] = deque(maxlen=recent_ops)
         self._pending: dict[int, str] = {}
         self._outgoing: list[str] = []
+        self._after_flush: list[tuple[Subscriber, str]] = []
         self._flush_call: Optional[IDelayedCall] = None
+        self._tick_seconds = tick_seconds
+        self._flushed_at = float("-inf")
         self._gap_call: Optional[IDelayedCall] = None
         self._gap_wait_seconds = gap_wait_seconds
         self._loaded = False
@@ -127,18 +150,34 @@ class Board:
         for seq in [s for s in self._pending if s <= self.scene.seq]:
             del self._pending[seq]
         if self._outgoing and self._flush_call is None:
-            self._flush_call = self._clock.callLater(0, self._flush)
+            wait = self._flushed_at + self._tick_seconds - self._clock.seconds()
+            self._flush_call = self._clock.callLater(max(0.0, wait), self._flush)
         if self._pending and self._gap_call is None:
             self._gap_call = self._clock.callLater(self._gap_wait_seconds, self._fill_gap)
 
     def _flush(self) -> None:
         self._flush_call = None
+        self._flushed_at = self._clock.seconds()
         texts, self._outgoing = self._outgoing, []
-        if not self.subscribers:
-            return
-        prepared = self._prepare('{"t":"ops","ops":[%s]}' % (",".join(texts),))
-        for subscriber in list(self.subscribers):
-            subscriber.send_prepared(prepared)
+        after, self._after_flush = self._after_flush, []
+        if self.subscribers:
+            prepared = self._prepare('{"t":"ops","ops":[%s]}' % (",".join(texts),))
+            for subscriber in list(self.subscribers):
+                subscriber.send_prepared(prepared)
+        for subscriber, text in after:
+            if subscriber in self.subscribers:
+                subscriber.send_text(text)
+
+    def send_after_ops(self, subscriber: Subscriber, text: str) -> None:
+        """
+        Send C{text} to C{subscriber} once the ops on their way to the
+        board's connections have left, so that an C{ack} never overtakes
+        the op it acknowledges.
+        """
+        if self._flush_call is None:
+            subscriber.send_text(text)
+        else:
+            self._after_flush.append((subscriber, text))
 
     def _fill_gap(self) -> None:
         """
@@ -200,32 +239,46 @@ class Board:
         if self._gap_call is None:
             self._gap_call = self._clock.callLater(1.0, self._fill_gap)
 
-    def join(self, subscriber: Subscriber, since: Optional[int]) -> None:
+    def join(
+        self,
+        subscriber: Subscriber,
+        since: Optional[int],
+        name: Optional[str] = None,
+        mode: Optional[str] = None,
+    ) -> None:
         """
         Bring C{subscriber} up to date and add it to the board: C{hello},
         then only the ops after C{since} when this board still has them, or
         else the whole board as C{state} frames.
+
+        @param name: the board as this subscriber knows it (the link it
+            came by), for C{hello}; the board's id by default.  NB: a board
+            made by C{POST /boards} is kept under an internal key that its
+            visitors must not be shown.
+        @param mode: C{edit} or C{view}, for C{hello}, when known.
         """
-        hello = {
+        hello: dict[str, Any] = {
             "t": "hello",
-            "board": self.board_id,
+            "board": name or self.board_id,
             "you": subscriber.client_id,
             "seq": self.scene.seq,
         }
-        subscriber.send_text(dumps(hello))
+        if mode is not None:
+            hello["mode"] = mode
+        subscriber.send_text(dumps(hello), live=False)
         missed = self._ops_after(since)
         if missed is None:
             self.send_state(subscriber)
         elif missed:
-            subscriber.send_text('{"t":"ops","ops":[%s]}' % (",".join(missed),))
+            subscriber.send_text('{"t":"ops","ops":[%s]}' % (",".join(missed),), live=False)
         self.subscribers.add(subscriber)
 
     def send_state(self, subscriber: Subscriber) -> None:
         """
-        Send the whole board to C{subscriber} as C{state} frames.
+        Send the whole board to C{subscriber} as C{state} frames, built one
+        at a time as its connection takes them.
         """
-        for frame in self.scene.state_frames(self._state_frame_bytes):
-            subscriber.send_text(frame)
+        subscriber.send_frames(self.scene.state_frames(self._state_frame_bytes))
 
     def _ops_after(self, since: Optional[int]) -> Optional[list[str]]:
         if since is None or since == 0 or since > self.scene.seq:
@@ -266,13 +319,21 @@ class BoardRegistry:
         prepare: Prepare,
         clock: IReactorTime,
         state_frame_bytes: int,
+        tick_seconds: float = 0.0,
     ) -> None:
+        """
+        @param tick_seconds: see L{Board.__init__}.
+        """
         self._store = store
         self._prepare = prepare
         self._clock = clock
         self._state_frame_bytes = state_frame_bytes
+        self._tick_seconds = tick_seconds
         self._boards: dict[str, Board] = {}
         self._loading: dict[str, list[Deferred[Board]]] = {}
+        # Boards whose waiters are being handed the board, and whether one
+        # of them released it meanwhile.
+        self._handing_out: dict[str, bool] = {}
 
     def __contains__(self, board_id: str) -> bool:
         return board_id in self._boards
@@ -315,8 +376,17 @@ class BoardRegistry:
                     count=len(result.scene),
                     seq=result.seq,
                 )
-                for w in waiters:
-                    w.callback(result)
+                # NB: a waiter whose connection closed meanwhile releases the
+                # board at once; it must not take it out of memory while the
+                # waiters after it are still to join.
+                self._handing_out[board_id] = False
+                try:
+                    for w in waiters:
+                        w.callback(result)
+                finally:
+                    released = self._handing_out.pop(board_id)
+                if released:
+                    self._forget_if_empty(result)
             else:
                 for w in waiters:
                     w.errback(result)
@@ -326,7 +396,12 @@ class BoardRegistry:
 
     def _load(self, board_id: str, since: Optional[int]) -> Deferred[Board]:
         board = Board(
-            board_id, self._store, self._prepare, self._clock, self._state_frame_bytes
+            board_id,
+            self._store,
+            self._prepare,
+            self._clock,
+            self._state_frame_bytes,
+            tick_seconds=self._tick_seconds,
         )
         store = self._store
 
@@ -351,12 +426,30 @@ class BoardRegistry:
         the last.
         """
         board.leave(subscriber)
+        if board.board_id in self._handing_out:
+            self._handing_out[board.board_id] = True
+        else:
+            self._forget_if_empty(board)
+
+    def _forget_if_empty(self, board: Board) -> None:
         if board.subscribers or self._boards.get(board.board_id) is not board:
             return
         del self._boards[board.board_id]
         board.stop()
         self._store.unlisten(board.board_id, board.receive)
         self.log.debug("Board {board} left memory", board=board.board_id)
+
+    def evict(self, board_id: str) -> None:
+        """
+        Drop the live board C{board_id} at once (it was deleted); its
+        subscribers are being closed, and releasing them later is harmless.
+        """
+        board = self._boards.pop(board_id, None)
+        if board is None:
+            return
+        board.stop()
+        self._store.unlisten(board_id, board.receive)
+        self.log.info("Board {board} left memory: it was deleted", board=board_id)
 
     def all(self) -> list[Board]:
         """

@@ -25,6 +25,7 @@ from whitebrd.limits import Limits
 
 __all__ = [
     "BOARD_ID",
+    "BOARD_KEY",
     "CLIENT_ID",
     "CursorFrame",
     "FrameError",
@@ -39,6 +40,10 @@ __all__ = [
 ]
 
 BOARD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Where a board's data is kept: a named board's own id, or, for a board made
+# by POST /boards, an internal key with a dot in it, which no URL can name
+# (see whitebrd.links).
+BOARD_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,40}")
 ITEM_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _CID = re.compile(r"[A-Za-z0-9_.:-]{1,80}")
@@ -181,13 +186,13 @@ class PresenceFrame:
     view: "tuple[float, float, float, float] | None" = None
 
 
-def _reject_constant(name: str) -> float:
+def _parse_constant(name: str) -> float:
     # NB: NaN and Infinity are parsed, not refused, so that the op's check
     # can name its cid and the field; the number check refuses them.
-    return float("nan")
+    return float(name)
 
 
-_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+_decoder = json.JSONDecoder(parse_constant=_parse_constant)
 
 
 def parse_frame(
@@ -206,7 +211,12 @@ def parse_frame(
         value = _decoder.decode(data if isinstance(data, str) else data.decode("utf-8"))
     except RecursionError:
         raise FrameError("bad_json", "the frame is nested too deeply")
-    except (ValueError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError:
+        raise FrameError("bad_json", "the frame is not UTF-8 text")
+    except ValueError as e:
+        if "digits" in str(e):
+            # Python refuses to read integers of thousands of digits.
+            raise FrameError("bad_json", "the frame holds a number with too many digits")
         raise FrameError("bad_json", "the frame is not JSON: %s" % (e,))
     if not isinstance(value, dict):
         raise FrameError(
@@ -581,7 +591,9 @@ def _shown(value: Any) -> str:
     A short, safe rendering of what arrived, for an error message.
     """
     if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else "Infinity"
+        if math.isnan(value):
+            return "NaN"
+        return "Infinity" if value > 0 else "-Infinity"
     if isinstance(value, (dict, list)):
         return _kind_of(value)
     text = repr(value) if isinstance(value, str) else json.dumps(value)

@@ -162,7 +162,6 @@ def _item(item: dict[str, Any]) -> Iterator[str]:
 
 def _path(item: dict[str, Any]) -> Iterator[str]:
     pts = item["pts"]
-    count = len(pts) // 2
     pressure = item.get("pressure")
     opacity = item.get("opacity", 1)
     if _is_dot(pts, item["width"]):

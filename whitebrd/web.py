@@ -7,11 +7,17 @@ Board ids are matched on the raw request path, never on a decoded one, so a
 percent-encoded byte, a C{../} or a NUL in an id is simply not an id and the
 answer is 404; no request path ever becomes a file path except through the
 static pattern, which admits plain names only.
+
+Every board route goes through the board's link (L{whitebrd.links}): an edit
+id or a name under C{/b/}, a view id under C{/v/}; a link that stopped
+working is a page saying why (410), and what a view link serves never holds
+the edit id.  The owner's API is L{whitebrd.sharing}; the admin pages are
+L{whitebrd.admin}, present only when the daemon has an admin token.
 """
 
+import html
 import json
 import re
-import secrets
 from pathlib import Path
 from typing import Any, Optional
 
@@ -24,9 +30,11 @@ from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, NoResource
 
-from whitebrd.frames import dumps
+from whitebrd.links import Access, LinkRefused, Links
 from whitebrd.protocol import BoardFactory
+from whitebrd.quotas import Quotas
 from whitebrd.scene import Scene
+from whitebrd.sharing import OwnerAPI
 from whitebrd.stores import IStore, StoreUnavailable
 from whitebrd.svg import render_svg
 
@@ -40,7 +48,8 @@ MAX_HISTORY_PAGE_OPS = 5000
 # in a worker thread, so that the reactor keeps serving meanwhile.
 _SVG_IN_THREAD_CHARS = 256 * 1024
 
-_BOARD_PATH = re.compile(rb"/b/([A-Za-z0-9_-]{1,64})(\.json|\.svg|/ws|/history)?")
+_BOARD_PATH = re.compile(rb"/([bv])/([A-Za-z0-9_-]{1,64})(\.json|\.svg|/ws|/history)?")
+_OWNER_PATH = re.compile(rb"/b/([A-Za-z0-9_-]{1,64})/(links|rotate)(?:/([A-Za-z0-9_-]{1,64}))?")
 _STATIC_PATH = re.compile(rb"/static/((?:[A-Za-z0-9_-]+/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*)")
 _CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
@@ -60,7 +69,8 @@ _SECURITY_HEADERS = {
     b"Content-Security-Policy": (
         b"default-src 'self'; script-src 'self'; style-src 'self';"
         b" img-src 'self' data: blob:; connect-src 'self' ws: wss:;"
-        b" object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+        b" object-src 'none'; base-uri 'none'; form-action 'self';"
+        b" frame-ancestors 'none'"
     ),
     b"X-Content-Type-Options": b"nosniff",
     b"Referrer-Policy": b"no-referrer",
@@ -78,11 +88,37 @@ def static_root() -> Path:
     return installed if installed.is_dir() else here.parent / "static"
 
 
-def new_board_id() -> str:
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>%(title)s · whitebrd</title>
+  <link rel="icon" href="/static/img/icon.svg" type="image/svg+xml">
+  <link rel="stylesheet" href="/static/css/landing.css">
+</head>
+<body>
+  <main class="landing">
+    <h1>%(title)s</h1>
+    <p class="lead" id="message">%(message)s</p>
+    <p><a href="/">whitebrd home</a></p>
+  </main>
+</body>
+</html>
+"""
+
+
+def message_page(request: IRequest, status: int, title: str, message: str) -> bytes:
     """
-    A fresh board id: 128 random bits as 22 characters of URL-safe base64.
+    A small HTML page saying C{message}, with the page headers; every text
+    in it is escaped.
     """
-    return secrets.token_urlsafe(16)
+    request.setResponseCode(status)
+    _set_security_headers(request)
+    request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
+    request.setHeader(b"Cache-Control", b"no-store")
+    page = _PAGE % {"title": html.escape(title), "message": html.escape(message)}
+    return page.encode("utf-8")
 
 
 class WhitebrdApp:
@@ -100,9 +136,12 @@ class WhitebrdApp:
         store: IStore,
         factory: BoardFactory,
         static: Optional[Path] = None,
+        admin: Optional[Any] = None,
         reactor: Any = None,
     ) -> None:
         """
+        @param admin: the admin pages (L{whitebrd.admin.Admin}), or C{None}
+            for a daemon without an admin token, whose C{/admin} is 404.
         @param reactor: provides the thread pool large exports are drawn
             in; the global reactor by default.
         """
@@ -111,6 +150,10 @@ class WhitebrdApp:
         self._reactor = reactor
         self.store = store
         self.factory = factory
+        self.links: Links = factory.gate.links
+        self.quotas: Quotas = factory.quotas
+        self.owners = OwnerAPI(self.links)
+        self.admin = admin
         self._static = static or static_root()
         self._websocket = WebSocketResource(factory)
         self._files: dict[Path, tuple[int, bytes]] = {}
@@ -151,37 +194,119 @@ class WhitebrdApp:
         return self._file(request, "index.html")
 
     @app.route("/boards", methods=["POST"])
-    def create_board(self, request: IRequest) -> bytes:
+    def create_board(self, request: IRequest) -> Deferred[bytes]:
         """
-        Make a board: 303 to its page.  Nothing is stored until someone
-        draws; the id is the edit capability.
+        Make a board.  A plain form post gets 303 to its page; a request
+        that accepts JSON gets 201 with the edit link and the owner key,
+        which is shown this once and kept by the creator's browser.  Only
+        the board's record is stored until someone draws.
         """
-        board_id = new_board_id()
+        return Deferred.fromCoroutine(self._create_board(request))
+
+    async def _create_board(self, request: IRequest) -> bytes:
+        address = self.quotas.address_of_request(request)
+        if not await self.quotas.boards.take(address):
+            request.setHeader(b"Retry-After", b"60")
+            return _json_error(
+                request,
+                429,
+                "rate_limited",
+                "too many new boards from your address; try again in a minute",
+            )
+        try:
+            edit, owner_key, _ = await self.links.create()
+        except StoreUnavailable:
+            return _json_error(
+                request, 503, "storage_unavailable", "the store did not answer; try again"
+            )
+        location = b"/b/" + edit.encode("ascii")
+        request.setHeader(b"Location", location)
+        request.setHeader(b"Cache-Control", b"no-store")
+        accept = request.getHeader(b"accept") or b""
+        if b"application/json" in accept:
+            request.setResponseCode(201)
+            request.setHeader(b"Content-Type", b"application/json")
+            request.setHeader(b"X-Content-Type-Options", b"nosniff")
+            body = {"board": edit, "edit": location.decode("ascii"), "owner_key": owner_key}
+            return json.dumps(body).encode("ascii")
         request.setResponseCode(303)
-        request.setHeader(b"Location", b"/b/" + board_id.encode("ascii"))
         request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
-        return b"See /b/" + board_id.encode("ascii") + b"\n"
+        return b"See " + location + b"\n"
 
     @app.route("/b/", branch=True, methods=["GET", "HEAD"])
     def board(self, request: IRequest) -> Any:
         """
-        The board page, its JSON and its WebSocket, told apart on the raw
+        The board page, its JSON and its WebSocket through an edit link or
+        a name, and the owner's list of view links, told apart on the raw
         path.
         """
+        owner = _OWNER_PATH.fullmatch(request.path)
+        if owner is not None:
+            return self._owner(request, owner)
+        return self._through_link(request)
+
+    @app.route("/b/", branch=True, methods=["POST", "DELETE"])
+    def board_owner(self, request: IRequest) -> Any:
+        """
+        The owner's API (L{whitebrd.sharing}).
+        """
+        owner = _OWNER_PATH.fullmatch(request.path)
+        if owner is None:
+            return NoResource()
+        return self._owner(request, owner)
+
+    @app.route("/v/", branch=True, methods=["GET", "HEAD"])
+    def view(self, request: IRequest) -> Any:
+        """
+        The board page, its JSON and its WebSocket through a view link: all
+        read-only, none holding the edit id.
+        """
+        return self._through_link(request)
+
+    def _owner(self, request: IRequest, match: "re.Match[bytes]") -> Deferred[bytes]:
+        edit, action = match.group(1).decode("ascii"), match.group(2).decode("ascii")
+        view = match.group(3).decode("ascii") if match.group(3) else None
+        return Deferred.fromCoroutine(self.owners.handle(request, edit, action, view))
+
+    def _through_link(self, request: IRequest) -> Any:
         match = _BOARD_PATH.fullmatch(request.path)
         if match is None:
             return NoResource()
-        board_id = match.group(1).decode("ascii")
-        suffix = match.group(2)
+        view = match.group(1) == b"v"
+        link = match.group(2).decode("ascii")
+        suffix = match.group(3)
         if suffix == b"/ws":
+            # NB: the WebSocket checks its link (and origin, and places) in
+            # its handshake, see whitebrd.gate.
             return self._websocket
+        d = self.links.open(link, view)
         if suffix == b".json":
-            return self._board_json(request, board_id)
-        if suffix == b".svg":
-            return self._board_svg(request, board_id)
-        if suffix == b"/history":
-            return self._history(request, board_id)
+            d.addCallback(lambda access: self._board_json(request, access))
+        elif suffix == b".svg":
+            d.addCallback(lambda access: self._board_svg(request, access))
+        elif suffix == b"/history":
+            d.addCallback(lambda access: self._history(request, access))
+        else:
+            d.addCallback(lambda access: self._page(request, access))
+        d.addErrback(self._link_refused, request, suffix is not None)
+        return d
+
+    def _page(self, request: IRequest, access: Access) -> Any:
         return self._file(request, "board.html")
+
+    def _link_refused(self, failure: Failure, request: IRequest, as_json: bool) -> bytes:
+        if failure.check(StoreUnavailable):
+            status, code, message = 503, "storage_unavailable", "the store did not answer"
+        else:
+            failure.trap(LinkRefused)
+            refused = failure.value
+            assert isinstance(refused, LinkRefused)
+            status, message = refused.status, refused.message
+            code = "gone" if status == 410 else "not_found"
+        if as_json:
+            return _json_error(request, status, code, message)
+        title = {404: "No such board", 410: "Link no longer works"}.get(status, "Try again")
+        return message_page(request, status, title, message)
 
     def _scene(self, board_id: str) -> "Deferred[Scene]":
         """
@@ -193,30 +318,34 @@ class WhitebrdApp:
             return succeed(live.scene)
         return self.store.load(board_id)
 
-    def _board_json(self, request: IRequest, board_id: str) -> Any:
+    def _board_json(self, request: IRequest, access: Access) -> Any:
+        """
+        The board's items; under its link's id, never the edit id of a
+        board seen through a view link.
+        """
         request.setHeader(b"Content-Type", b"application/json")
         request.setHeader(b"Cache-Control", b"no-store")
         request.setHeader(b"X-Content-Type-Options", b"nosniff")
-        d = self._scene(board_id)
-        d.addCallback(lambda scene: _board_body(board_id, scene))
-        d.addErrback(_unavailable, request)
+        d = self._scene(access.board)
+        d.addCallback(lambda scene: _board_body(access.link, scene))
         return d
 
-    def _board_svg(self, request: IRequest, board_id: str) -> Any:
+    def _board_svg(self, request: IRequest, access: Access) -> Any:
         """
         The board drawn as SVG on the server, to download or embed.
         """
         request.setHeader(b"Cache-Control", b"no-store")
         request.setHeader(b"X-Content-Type-Options", b"nosniff")
+        name = access.link
 
         def draw(scene: Scene) -> "Deferred[bytes]":
             # The snapshot's text is a copy that later ops do not change, so
             # a large board is drawn in a worker thread.
             snapshot = scene.snapshot_text()
             if len(snapshot) < _SVG_IN_THREAD_CHARS:
-                return succeed(_svg_body(board_id, snapshot))
+                return succeed(_svg_body(name, snapshot))
             return deferToThreadPool(
-                self._reactor, self._reactor.getThreadPool(), _svg_body, board_id, snapshot
+                self._reactor, self._reactor.getThreadPool(), _svg_body, name, snapshot
             )
 
         def drawn(body: bytes) -> bytes:
@@ -224,17 +353,16 @@ class WhitebrdApp:
             request.setHeader(b"Content-Security-Policy", _SVG_POLICY)
             request.setHeader(
                 b"Content-Disposition",
-                b'inline; filename="%s.svg"' % (board_id.encode("ascii"),),
+                b'inline; filename="%s.svg"' % (name.encode("ascii"),),
             )
             return body
 
-        d = self._scene(board_id)
+        d = self._scene(access.board)
         d.addCallback(draw)
         d.addCallback(drawn)
-        d.addErrback(_unavailable, request)
         return d
 
-    def _history(self, request: IRequest, board_id: str) -> Any:
+    def _history(self, request: IRequest, access: Access) -> Any:
         """
         One page of the board's ops, oldest first, for replay:
         C{?after=<seq>&limit=<n>} gives the ops after that seq, at most
@@ -248,22 +376,19 @@ class WhitebrdApp:
             after = _whole_number(request, b"after", 0, 2**53)
             limit = _whole_number(request, b"limit", HISTORY_PAGE_OPS, MAX_HISTORY_PAGE_OPS)
         except ValueError as e:
-            request.setResponseCode(400)
-            return dumps({"error": "bad_request", "message": str(e)}).encode("utf-8")
+            return _json_error(request, 400, "bad_request", str(e))
         if limit < 1:
-            request.setResponseCode(400)
-            return b'{"error":"bad_request","message":"limit must be 1 or more"}'
+            return _json_error(request, 400, "bad_request", "limit must be 1 or more")
 
         def page(texts: list[str]) -> bytes:
             more = len(texts) > limit
             return (
                 '{"board":"%s","after":%d,"more":%s,"ops":[%s]}'
-                % (board_id, after, "true" if more else "false", ",".join(texts[:limit]))
+                % (access.link, after, "true" if more else "false", ",".join(texts[:limit]))
             ).encode("utf-8")
 
-        d: Deferred[Any] = self.store.history(board_id, after, limit + 1)
+        d: Deferred[Any] = self.store.history(access.board, after, limit + 1)
         d.addCallback(page)
-        d.addErrback(_unavailable, request)
         return d
 
     @app.route("/static/", branch=True, methods=["GET", "HEAD"])
@@ -275,6 +400,15 @@ class WhitebrdApp:
         if match is None:
             return NoResource()
         return self._file(request, match.group(1).decode("ascii"))
+
+    @app.route("/admin", branch=True, methods=["GET", "HEAD", "POST"])
+    def admin_pages(self, request: IRequest) -> Any:
+        """
+        The admin pages: 404 unless the daemon was given an admin token.
+        """
+        if self.admin is None:
+            return NoResource()
+        return self.admin.render(request)
 
     @app.route("/healthz", methods=["GET", "HEAD"])
     def healthz(self, request: IRequest) -> Deferred[bytes]:
@@ -343,15 +477,24 @@ def _svg_body(board_id: str, snapshot: str) -> bytes:
     return render_svg(board_id, items).encode("utf-8")
 
 
-def _unavailable(failure: Failure, request: IRequest) -> bytes:
-    failure.trap(StoreUnavailable)
-    request.setResponseCode(503)
+def _json_error(request: IRequest, status: int, code: str, message: str) -> bytes:
+    request.setResponseCode(status)
     request.setHeader(b"Content-Type", b"application/json")
-    return b'{"error":"storage_unavailable","message":"the store did not answer"}'
+    request.setHeader(b"Cache-Control", b"no-store")
+    request.setHeader(b"X-Content-Type-Options", b"nosniff")
+    return json.dumps({"error": code, "message": message}).encode("utf-8")
 
 
 def _board_body(board_id: str, scene: Scene) -> bytes:
     return ('{"board":"%s",%s' % (board_id, scene.snapshot_text()[1:])).encode("utf-8")
+
+
+def set_security_headers(request: IRequest) -> None:
+    """
+    Give a page's answer the headers that keep it from running foreign
+    script, being framed, sniffed, or leaking its address in a referrer.
+    """
+    _set_security_headers(request)
 
 
 def _set_security_headers(request: IRequest) -> None:

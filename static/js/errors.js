@@ -19,7 +19,7 @@ export const ERROR_MESSAGES = {
   board_full: "This board is full: erase something to make room, or start a new board.",
   rate_limited: "You are drawing faster than the board can take; slow down a moment.",
   storage_unavailable: null,
-  read_only: "This link lets you look at the board, not draw on it.",
+  read_only: "This board is read-only here: you can watch, not draw.",
   locked: "This board is locked: you can look at it, but not change it.",
   board_locked: "This board is locked: you can look at it, but not change it.",
   forbidden: "You may not change this board.",
@@ -44,7 +44,7 @@ export function errorMessage(code, message) {
 export const CLOSE_REASONS = {
   1001: "The server is restarting; reconnecting…",
   1007: "The server refused a malformed message; reconnecting.",
-  1008: "The server cut the connection: too many messages. Reconnecting.",
+  1008: "The server cut the connection; reconnecting.",
   1009: "The server refused a message that was too large; reconnecting.",
   1011: "The server ran into a problem; reconnecting.",
   1013: "The board's storage is not answering; trying again.",

@@ -1,5 +1,6 @@
 // Reading a board's history from the server, a page at a time (GET
-// /b/<id>/history), for replay and for undoing a clear.
+// /b/<id>/history, or /v/<id>/history through a view link), for replay and
+// for undoing a clear.
 
 import { checkOp } from "./protocol.js";
 import { Scene } from "./scene.js";
@@ -10,7 +11,8 @@ const PAGE_OPS = 5000;
 /**
  * Every op of a board after a seq, oldest first, checked.
  *
- * @param {string} board
+ * @param {string} path the board's address: /b/<id>, or /v/<id> through a
+ *   view link
  * @param {object} [options]
  * @param {number} [options.until] stop once this seq is read
  * @param {(count: number) => void} [options.progress] told the number of
@@ -19,13 +21,13 @@ const PAGE_OPS = 5000;
  * @returns {Promise<object[]>}
  * @throws {Error} with a message for the person when the server fails
  */
-export async function readHistory(board, options = {}) {
+export async function readHistory(path, options = {}) {
   const get = options.fetch || fetch.bind(globalThis);
   const ops = [];
   let after = 0;
   for (;;) {
     const response = await get(
-      `/b/${board}/history?after=${after}&limit=${PAGE_OPS}`,
+      `${path}/history?after=${after}&limit=${PAGE_OPS}`,
       { cache: "no-store" },
     );
     if (!response.ok) {
@@ -56,13 +58,13 @@ export async function readHistory(board, options = {}) {
 /**
  * The items a board held at a seq, in drawing order.
  *
- * @param {string} board
+ * @param {string} path the board's address, as for readHistory
  * @param {number} seq
  * @param {typeof fetch} [fetcher]
  * @returns {Promise<object[]>}
  */
-export async function boardAt(board, seq, fetcher = undefined) {
-  const ops = await readHistory(board, { until: seq, fetch: fetcher });
+export async function boardAt(path, seq, fetcher = undefined) {
+  const ops = await readHistory(path, { until: seq, fetch: fetcher });
   const scene = new Scene();
   for (const op of ops) {
     if (op.seq > seq) {

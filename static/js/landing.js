@@ -1,4 +1,7 @@
-// The landing page: open a board by name, and list boards opened here.
+// The landing page: make a board (keeping its owner key), open a board by
+// name, and list boards opened here.
+
+import { createBoard } from "./owner.js";
 
 const BOARD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const RECENT_KEY = "whitebrd.recent";
@@ -41,7 +44,28 @@ function _showRecent() {
   section.hidden = false;
 }
 
+function _storage() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
 function main() {
+  // "New board" asks for JSON, to keep the owner key; the plain form post
+  // still works without it.
+  const create = document.querySelector("form.create");
+  create?.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      location.assign(await createBoard(_storage()));
+    } catch (error) {
+      console.warn("whitebrd: making a board with its owner key failed", error);
+      create.submit();
+    }
+  });
+
   const form = document.getElementById("open-board");
   const input = document.getElementById("board-name");
   form.addEventListener("submit", (event) => {

@@ -1,6 +1,7 @@
 // The board page: reads the board id from the address, builds the scene,
 // renderer, connection, tools and panels, and wires them to the page.
 
+import { linkFromPath, readOnlyReason } from "./access.js";
 import {
   boardJson,
   boardPng,
@@ -20,7 +21,7 @@ import { addOp, clearOp } from "./protocol.js";
 import { Renderer } from "./render.js";
 import { Replay } from "./replay.js";
 import { Scene, copyItem } from "./scene.js";
-import { ShareDialog } from "./share.js";
+import { setupShare } from "./share.js";
 import { BoardSync } from "./sync.js";
 import { TextEditor } from "./texteditor.js";
 import { Toolbar } from "./toolbar.js";
@@ -33,7 +34,6 @@ import { TextTool, editTextItem } from "./tools/text.js";
 import { UndoHistory } from "./undo.js";
 import { Camera } from "./view.js";
 
-const BOARD_PATH = /^\/b\/([A-Za-z0-9_-]{1,64})\/?$/;
 const RECENT_KEY = "whitebrd.recent";
 const THEME_KEY = "whitebrd.dark";
 const CLIPBOARD_KEY = "whitebrd.clipboard";
@@ -112,21 +112,27 @@ function _action(name, handler) {
 }
 
 function main() {
-  const match = BOARD_PATH.exec(location.pathname);
-  if (!match) {
+  const link = linkFromPath(location.pathname);
+  if (!link) {
     document.body.dataset.connection = "offline";
     document.getElementById("status-text").textContent = "No such board";
     return;
   }
-  const board = match[1];
+  const board = link.id;
   const storage = localStore();
   const settings = _settings();
   const identity = new Identity(storage);
   const toast = new Toast(document.getElementById("toast"));
   const notify = (message) => toast.show(message);
-  _remember(storage, board);
-  document.title = `${board} · whitebrd`;
   document.body.dataset.client = identity.clientId;
+  if (!link.view) {
+    _remember(storage, board);
+  }
+  document.title = link.view ? "View · whitebrd" : `${board} · whitebrd`;
+  // Drawing is refused by the server through a view link or on a locked
+  // board; the page hides its tools as well.
+  let canDraw = !link.view;
+  document.body.dataset.mode = link.view ? "view" : "edit";
 
   const canvas = document.getElementById("board");
   const scene = new Scene();
@@ -149,9 +155,25 @@ function main() {
   };
 
   let presence = null;
+  // The seq whose whole board is on the canvas, for whoever waits for a
+  // big board to be painted (benchmarks, tests).
+  const painted = () => {
+    body.dataset.painted = String(sync.seq);
+  };
+
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const sync = new BoardSync({
     board,
+    path: link.path,
+    access: (mode, locked) => {
+      const could = canDraw;
+      canDraw = mode === "edit";
+      document.body.dataset.mode = mode;
+      if (could && !canDraw) {
+        input.end();
+        toast.show(readOnlyReason(link, locked));
+      }
+    },
     clientId: identity.clientId,
     scene,
     renderer: live,
@@ -181,6 +203,9 @@ function main() {
         text = `Offline · ${outbox.length} unsaved`;
       }
       statusText.textContent = text;
+      if (!renderer.busy) {
+        painted();
+      }
     },
   });
 
@@ -192,6 +217,7 @@ function main() {
     send: (text) => sync.sendNow(text),
     notify,
   });
+  renderer.onPainted = painted;
 
   // Tools.
   const textEditor = new TextEditor(
@@ -201,7 +227,11 @@ function main() {
   );
   const context = {
     scene,
-    submit: (op, options) => sync.submit(op, options),
+    submit: (op, options) => {
+      if (canDraw) {
+        sync.submit(op, options);
+      }
+    },
     nextCid: () => identity.nextCid(),
     style: () => toolbar.style(),
     scale: () => camera.view.scale,
@@ -236,7 +266,8 @@ function main() {
     toBoard: (x, y) => renderer.toBoard(x, y),
     pick: (event) => {
       textEditor.close();
-      if (replaying) {
+      if (replaying || !canDraw) {
+        // Watching: dragging pans, and nothing is drawn.
         return tools.hand;
       }
       return event.pointerType === "pen" && event.button === 5
@@ -330,11 +361,14 @@ function main() {
   const undoContext = {
     scene,
     nextCid: () => identity.nextCid(),
-    boardAt: (seq) => boardAt(board, seq),
+    boardAt: (seq) => boardAt(link.path, seq),
   };
   let undoing = Promise.resolve();
   const step = (direction) => {
     textEditor.close();
+    if (!canDraw) {
+      return;
+    }
     undoing = undoing.then(async () => {
       try {
         const ops = await history[direction](undoContext);
@@ -358,10 +392,26 @@ function main() {
   _action("undo", () => step("undo"));
   _action("redo", () => step("redo"));
 
+  // Share the board's link.
+  document
+    .querySelector("[data-action='copy-link']")
+    ?.addEventListener("click", async () => {
+      const what = link.view
+        ? "whoever has it can watch this board"
+        : "whoever has it can draw on this board";
+      try {
+        await navigator.clipboard.writeText(location.href);
+        toast.show(`Link copied: ${what}.`);
+      } catch {
+        toast.show(location.href);
+      }
+    });
+  setupShare({ document, link, storage, notify: (m) => toast.show(m) });
+
   // Replay.
   const replay = new Replay({
     document,
-    board,
+    board: link.path,
     renderer,
     live: () => scene,
     notify,
@@ -412,7 +462,9 @@ function main() {
       notify("The board is empty: there is nothing to export yet.");
     }
   });
-  _action("export-svg", () => download(document, `/b/${board}.svg`, `${board}.svg`));
+  _action("export-svg", () =>
+    download(document, `${link.path}.svg`, `${board}.svg`),
+  );
   _action("export-json", () =>
     download(document, boardJson(board, sync.seq, scene), `${board}.json`),
   );
@@ -478,7 +530,6 @@ function main() {
   });
 
   // Sharing, names, help.
-  new ShareDialog(document, notify);
   const nameDialog = document.getElementById("name-dialog");
   const nameField = document.getElementById("name-field");
   document.getElementById("people").addEventListener("click", (event) => {

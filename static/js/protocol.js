@@ -236,9 +236,17 @@ export function parseFrame(text) {
     case "hello":
       if (typeof value.board === "string" && _isSeq(value.seq)) {
         const you = typeof value.you === "string" ? value.you : "";
-        return { t: "hello", board: value.board, you, seq: value.seq };
+        // Older servers say no mode: they let everyone draw.
+        const mode = value.mode === "view" ? "view" : "edit";
+        return { t: "hello", board: value.board, you, seq: value.seq, mode };
       }
       return null;
+    case "access":
+      return {
+        t: "access",
+        mode: value.mode === "view" ? "view" : "edit",
+        locked: value.locked === true,
+      };
     case "state":
       if (_isSeq(value.seq) && Array.isArray(value.items)) {
         // One bad item costs that item, not the board.

@@ -115,6 +115,8 @@ export class Renderer {
     this._redraws = new FrameTask(() => this.redraw());
     this._reorderTimer = null;
     this._tails = new Map();
+    /** Called whenever every item of the scene is on the canvas. */
+    this.onPainted = null;
     this._dirty = [];
     this._restack = new Set();
     this._repaints = new FrameTask(() => this._repaintDirty());
@@ -416,6 +418,7 @@ export class Renderer {
         return;
       }
     }
+    this.onPainted?.();
   }
 
   _paint(item, from) {

@@ -18,7 +18,7 @@ export class Replay {
   /**
    * @param {object} options
    * @param {Document} options.document
-   * @param {string} options.board
+   * @param {string} options.board the board's address, /b/<id> or /v/<id>
    * @param {import("./render.js").Renderer} options.renderer
    * @param {() => import("./scene.js").Scene} options.live the board's
    *   own scene, shown again on close

@@ -1,6 +1,7 @@
 // Keeping the scene in step with the server: the connection's frames in,
 // this page's ops out through the outbox, and the seq the page holds.
 
+import { BOARD_DELETED, FINAL_CLOSES } from "./access.js";
 import { Connection } from "./connection.js";
 import { CLOSE_REASONS, errorMessage } from "./errors.js";
 import { opFrame, parseFrame } from "./protocol.js";
@@ -51,9 +52,17 @@ export class BoardSync {
    *   to say who this is again
    * @param {(op: object) => void} [options.confirmed] called with each op
    *   of this client's the server stored (and this page holds now)
+   * @param {string} [options.path] where the board's WebSocket hangs off:
+   *   "/b/<id>" (the default) or "/v/<id>" for a view link
+   * @param {(mode: string, locked: boolean) => void} [options.access]
+   *   called when the server says whether this page may draw
    */
   constructor(options) {
     this.board = options.board;
+    this._path = options.path || `/b/${options.board}`;
+    this._access = options.access || (() => {});
+    /** "edit" or "view", as the server last said. */
+    this.mode = "edit";
     this.clientId = options.clientId;
     this.scene = options.scene;
     this.renderer = options.renderer;
@@ -154,7 +163,7 @@ export class BoardSync {
     this._fresh = false;
     this._since = since;
     const client = encodeURIComponent(this.clientId);
-    let url = `${this._origin}/b/${this.board}/ws?client=${client}`;
+    let url = `${this._origin}${this._path}/ws?client=${client}`;
     if (since > 0) {
       url += `&since=${since}`;
     }
@@ -183,6 +192,13 @@ export class BoardSync {
     }
     // Whoever was here is told again on the next connection.
     this._presence({ t: "people", people: [] });
+    if (Object.hasOwn(FINAL_CLOSES, event.code)) {
+      // The link was replaced, revoked or expired: trying again cannot work.
+      this._notify(`${FINAL_CLOSES[event.code]} ${event.reason || ""}`.trim());
+      this.connection.stop();
+    } else if (event.code === BOARD_DELETED) {
+      this._notify("An administrator deleted this board.");
+    }
     this._changed();
   }
 
@@ -243,11 +259,21 @@ export class BoardSync {
       case "error":
         this._error(frame);
         break;
+      case "access":
+        this._setMode(frame.mode, frame.locked);
+        break;
       case "status":
         if (this.saving && !frame.saving) {
           this._notify(NOT_SAVING);
         }
         this.saving = frame.saving;
+        if (frame.saving && this._resendTimer !== null) {
+          // Storing works again: what was refused meanwhile goes soon.
+          clearTimeout(this._resendTimer);
+          this._resendTimer = null;
+          this._resendDelay = RESEND_FIRST_MS;
+          this._scheduleResend();
+        }
         break;
       case "people":
       case "join":
@@ -274,9 +300,15 @@ export class BoardSync {
     this._notify(message);
   }
 
+  _setMode(mode, locked) {
+    this.mode = mode;
+    this._access(mode, locked);
+  }
+
   _hello(frame) {
     // The board opened, so its store answered.
     this.saving = true;
+    this._setMode(frame.mode, false);
     this._helloSeq = frame.seq;
     const expectState = this._since === 0 || this._since > frame.seq;
     if (!expectState && this.seq >= frame.seq) {
@@ -395,8 +427,14 @@ export class BoardSync {
       this._notStored(frame.cid);
       return;
     }
+    if (frame.code === "rate_limited" && frame.cid) {
+      // Not stored, not lost: sent again after a pause.
+      this._notStored(frame.cid, "Drawing too fast: slowing down.");
+      return;
+    }
     if (frame.code === "unknown_item" && this._waitsForAdd(frame.cid)) {
-      // Its add was not stored (the store failed) and goes again first.
+      // Its add was not stored (the store failed, or it met a rate limit)
+      // and goes again first.
       this._scheduleResend();
       return;
     }
@@ -434,11 +472,17 @@ export class BoardSync {
    * while (longer each time), unless the connection is replaced first,
    * which resends everything anyway.
    */
-  _notStored(cid) {
-    if (this.saving) {
-      this._notify(NOT_SAVING);
+  _notStored(cid, why) {
+    if (why) {
+      if (this._resendTimer === null) {
+        this._notify(why);
+      }
+    } else {
+      if (this.saving) {
+        this._notify(NOT_SAVING);
+      }
+      this.saving = false;
     }
-    this.saving = false;
     const entry = this.outbox.entries.find((e) => e.op.cid === cid);
     if (entry) {
       entry.sent = false;

@@ -16,7 +16,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from whitebrd.frames import BOARD_ID, CLIENT_ID, Op, OpError
+from whitebrd.frames import BOARD_KEY, CLIENT_ID, Op, OpError
 from whitebrd.limits import Limits
 from whitebrd.scene import Scene
 
@@ -25,6 +25,7 @@ __all__ = [
     "check_append",
     "check_board",
     "compaction",
+    "drawn_bytes",
     "fold",
     "folded",
     "pack_chunk",
@@ -50,13 +51,14 @@ _COMPACT_RETRY_SECONDS = 10.0
 
 def check_board(board: str) -> None:
     """
-    Refuse a board id outside the contract before it reaches a key or a
-    query: an id with C{}} in it would break Redis hash tags.
+    Refuse a board key outside the contract before it reaches a key or a
+    query: a key with C{}} in it would break Redis hash tags.
 
-    @raise ValueError: for an id that does not match L{BOARD_ID}.
+    @raise ValueError: for a key that does not match L{BOARD_KEY} (a named
+        board's id, or the internal key of a board made by C{POST /boards}).
     """
-    if not isinstance(board, str) or not BOARD_ID.fullmatch(board):
-        raise ValueError("board id must match %s, got %r" % (BOARD_ID.pattern, board))
+    if not isinstance(board, str) or not BOARD_KEY.fullmatch(board):
+        raise ValueError("board key must match %s, got %r" % (BOARD_KEY.pattern, board))
 
 
 def check_append(board: str, by: str, op: Op) -> None:
@@ -74,6 +76,18 @@ def check_append(board: str, by: str, op: Op) -> None:
         raise ValueError("op body must be a JSON object, got %r" % (op.body[:40],))
 
 
+def drawn_bytes(op: Op) -> int:
+    """
+    What C{op} adds to its board's size, for L{Limits.max_bytes_per_board}:
+    the UTF-8 bytes of an C{add} or C{extend} as stored, nothing for the
+    others.  Erasing an item gives back what its ops added; a C{clear}
+    gives back everything.
+    """
+    if op.kind in ("add", "extend"):
+        return len(op.body.encode("utf-8"))
+    return 0
+
+
 def refusal(op: Op, code: str, limits: Limits) -> OpError:
     """
     The error a store answers when the board refuses C{op}.
@@ -81,9 +95,12 @@ def refusal(op: Op, code: str, limits: Limits) -> OpError:
     The stores detect the case (a Lua script, an SQL transaction) and name
     it by C{code}; the sentence the user reads is written here once.
 
-    @param code: C{duplicate_id}, C{unknown_item}, C{board_full} or
-        C{too_many_points}.
+    @param code: C{duplicate_id}, C{unknown_item}, C{board_full} (items),
+        C{board_full:points}, C{board_full:bytes} or C{too_many_points}; the
+        part after a colon says which limit, and is not part of the code
+        the client receives.
     """
+    code, _, which = code.partition(":")
     first = op.item_ids[0] if op.item_ids else ""
     if code == "duplicate_id":
         message = (
@@ -103,6 +120,16 @@ def refusal(op: Op, code: str, limits: Limits) -> OpError:
         message = (
             "item %s is not on the board (erased, cleared or never added), so it "
             "cannot be %s" % (first, "changed" if op.kind == "update" else "extended")
+        )
+    elif code == "board_full" and which == "points":
+        message = (
+            "the board holds its limit of %d points; erase some strokes before "
+            "drawing more" % (limits.max_points_per_board,)
+        )
+    elif code == "board_full" and which == "bytes":
+        message = (
+            "the board holds its limit of %d bytes of drawing; erase some before "
+            "drawing more" % (limits.max_bytes_per_board,)
         )
     elif code == "board_full":
         message = (

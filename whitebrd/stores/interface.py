@@ -20,10 +20,14 @@ from whitebrd.frames import Op
 from whitebrd.scene import Scene
 
 __all__ = [
+    "AccessListener",
     "Appended",
+    "BoardInfo",
     "IStore",
+    "LinkTarget",
     "OpListener",
     "StoreUnavailable",
+    "ViewLink",
 ]
 
 OpListener = Callable[[int, str], None]
@@ -37,6 +41,17 @@ reconnected) reads the missing ops back from its log or archive before it
 goes on, and holds later ops meanwhile.  Only ops missing from the store
 itself would be skipped, with an error logged.  An exception raised by a
 listener is logged and does not reach the other listeners or the append.
+"""
+
+
+AccessListener = Callable[[Optional[str], bool], None]
+"""
+Called with C{(board, deleted)} when any process sharing the store changed
+who may reach C{board} (a view link made or revoked, the edit link rotated,
+the board locked or unlocked: C{deleted} false) or deleted it (C{deleted}
+true); called with C{(None, False)} when changes may have been missed (the
+store's notification channel reconnected), so that the listener checks
+everything it holds.
 """
 
 
@@ -63,6 +78,78 @@ class Appended:
     seq: int
     text: Optional[str]
     duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    """
+    What one link id leads to, as the store records it.
+
+    @ivar kind: C{edit} (the current edit id of a board made by C{POST
+        /boards}), C{view} (one of its view links), C{named} (no link by that
+        id: a named board, whose key is the id itself) or C{gone} (the id
+        was an edit or view link and no longer is).
+    @ivar board: the board's internal key; C{None} when C{gone}.
+    @ivar locked: an admin made the board read-only.
+    @ivar owner: the SHA-256 hex digest of the board's owner key, for boards
+        made by C{POST /boards}.
+    @ivar expires: when a view link stops working, in seconds since the
+        epoch; C{None} for never.  The store does not compare it with the
+        clock: its caller does.
+    @ivar reason: why a C{gone} link is gone: C{replaced} (the edit link was
+        rotated), C{revoked} (a view link was revoked, or dropped by a
+        rotation) or C{deleted} (the board was deleted).
+    """
+
+    kind: str
+    board: Optional[str] = None
+    locked: bool = False
+    owner: Optional[str] = None
+    expires: Optional[float] = None
+    reason: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ViewLink:
+    """
+    One view link of a board.
+
+    @ivar id: the link's id, as in C{/v/<id>}.
+    @ivar expires: seconds since the epoch, or C{None} for never.
+    @ivar created: seconds since the epoch.
+    """
+
+    id: str
+    expires: Optional[float]
+    created: float
+
+
+@dataclass(frozen=True)
+class BoardInfo:
+    """
+    What the admin page shows of a board.
+
+    @ivar board: the internal key.
+    @ivar named: whether it is a named board (open to anyone by its name)
+        rather than one made by C{POST /boards}.
+    @ivar seq: the seq of its newest op.
+    @ivar items: how many items it shows.
+    @ivar bytes: about how much it takes in the store: snapshot, log and
+        archive.
+    @ivar created: when it was made by C{POST /boards}, or C{None}.
+    @ivar active: when it was last drawn on, to within a minute or so;
+        C{None} when never.
+    @ivar locked: an admin made it read-only.
+    """
+
+    board: str
+    named: bool
+    seq: int
+    items: int
+    bytes: int
+    created: Optional[float]
+    active: Optional[float]
+    locked: bool
 
 
 class IStore(Interface):
@@ -157,3 +244,103 @@ class IStore(Interface):
         made afterwards fail with L{StoreUnavailable}.
         """
 
+    # Access: links, owners, locks, moderation (see whitebrd.links).  Link
+    # ids match BOARD_ID; board keys match BOARD_KEY.
+
+    def create_board(
+        board: str, edit: str, owner: str, now: float
+    ) -> "Deferred[bool]":
+        """
+        Record a board made by C{POST /boards}: its internal key C{board},
+        its edit link id C{edit} and the digest of its owner key.
+
+        @return: a Deferred firing with C{False}, and recording nothing,
+            when C{edit} or C{board} is in use already (a link, a gone
+            link, a named board drawn on, a recorded board).
+        """
+
+    def resolve(link: str) -> "Deferred[LinkTarget]":
+        """
+        What C{link} leads to, in one round trip to the store: this is on
+        the path of every page load and WebSocket connection.
+        """
+
+    def add_view(
+        board: str, view: str, expires: Optional[float], now: float
+    ) -> "Deferred[bool]":
+        """
+        Give C{board} (a board made by C{POST /boards}) the view link
+        C{view}, working until C{expires} (seconds since the epoch) or for
+        good.  View links expired long ago are forgotten here.
+
+        @return: a Deferred firing with C{False}, recording nothing, when
+            the board has no record or the id is in use.
+        """
+
+    def remove_view(board: str, view: str) -> "Deferred[bool]":
+        """
+        Revoke one view link of C{board}; it resolves as C{gone} afterwards.
+
+        @return: a Deferred firing with whether C{board} had it.
+        """
+
+    def views(board: str) -> "Deferred[list[ViewLink]]":
+        """
+        The view links of C{board}, expired ones included, oldest first.
+        """
+
+    def rotate(board: str, edit: str) -> "Deferred[bool]":
+        """
+        Give C{board} the new edit link id C{edit}: its former edit id and
+        every view link resolve as C{gone} from now on; the drawing stays.
+
+        @return: a Deferred firing with C{False}, changing nothing, when the
+            board has no edit link or C{edit} is in use.
+        """
+
+    def set_locked(board: str, locked: bool, now: float) -> "Deferred[None]":
+        """
+        Make C{board} read-only for everyone (or writable again).  Works for
+        named boards too, drawn on or not.
+        """
+
+    def delete(board: str) -> "Deferred[None]":
+        """
+        Remove C{board}'s drawing, history and record; its links resolve as
+        C{gone}.  A named board can be drawn on again afterwards, from
+        empty.
+        """
+
+    def touch(board: str, now: float, seq: int) -> "Deferred[None]":
+        """
+        Note that C{board} was drawn on at C{now}, with C{seq} its seq just
+        before: the admin list's last activity, and a checkpoint that
+        L{seq_at} reads.  Callers touch a board at most every few seconds.
+        """
+
+    def seq_at(board: str, when: float, grain_seconds: float) -> "Deferred[int]":
+        """
+        A seq C{s} such that every op of C{board} after C{s} was appended at
+        C{when} or later, or at most C{grain_seconds} before it (the
+        checkpoints L{touch} left are that far apart at most while a board
+        is drawn on): where a revert of the last minutes starts.
+        """
+
+    def boards(limit: int) -> "Deferred[list[BoardInfo]]":
+        """
+        Up to C{limit} boards, most recently active first: boards made by
+        C{POST /boards}, and named boards that were drawn on or locked.
+        """
+
+    def board_info(board: str) -> "Deferred[Optional[BoardInfo]]":
+        """
+        What L{boards} says of one board, or C{None} when the store holds
+        nothing of it.
+        """
+
+    def watch_access(listener: AccessListener) -> "Deferred[None]":
+        """
+        Call C{listener} whenever any process sharing the store changes a
+        board's access or deletes it (every method above that changes
+        something tells it).  Fires once listening has begun.
+        """

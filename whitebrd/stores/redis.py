@@ -5,12 +5,15 @@ Boards in Redis, shared by every daemon that points at the same server.
 Each board's keys carry the board id as a hash tag, so that a board lives on
 one shard however keys are spread::
 
-    wb:{<board>}:meta      hash: seq (newest op), base (seq of the snapshot)
+    wb:{<board>}:meta      hash: seq (newest op), base (seq of the snapshot),
+                           points and bytes (of the visible items)
     wb:{<board>}:log       list: op texts with seqs base+1 .. seq
     wb:{<board>}:snap      string: the snapshot (Scene.snapshot_text)
     wb:{<board>}:items     hash: visible item id -> its point count
+    wb:{<board>}:sizes     hash: visible item id -> bytes of its ops
     wb:{<board>}:cids:<n>  hash: cid -> seq, for the n-th dedup window
     wb:{<board>}:archive   list: zlib chunks of the ops merged out of the log
+    wb:{<board>}:archived  list: when each archive chunk was written
     wb:{<board>}:ops       pub/sub channel: every op text, as it is appended
 
 An append is one round trip: a Lua script checks the op against the dedup
@@ -47,13 +50,16 @@ from whitebrd.stores._shared import (
     check_append,
     check_board,
     compaction,
+    drawn_bytes,
     fold,
     folded,
     refusal,
     seq_of,
     unpack_chunk,
 )
+from whitebrd.stores._links import ACCESS_CHANNEL
 from whitebrd.stores.interface import Appended, IStore, OpListener, StoreUnavailable
+from whitebrd.stores.redis_links import RedisLinks
 
 __all__ = ["RedisAddress", "RedisStore", "SubscriberFactory", "parse_redis_url"]
 
@@ -63,36 +69,47 @@ _T = TypeVar("_T")
 # before it tries again (a new message or subscription also tries again).
 _CATCH_UP_RETRY_SECONDS = 1.0
 
-# Erase and move ops name up to Limits.max_ids_per_erase ids, and need one
-# of them visible; an update needs its item visible.  Lua's unpack() fails
-# past about 8000 values, so the script deletes erased ids in slices.
+# Erase and move ops name up to Limits.max_ids_per_erase ids and need one
+# of them visible, an update needs its item visible; an erase looks each id
+# up for the points and bytes it gives back.  The board's totals live in
+# :meta, an item's in :items (points) and :sizes (bytes); moving and
+# restyling change neither.
 _APPEND_SCRIPT = """
-local meta, log, items, cids, old_cids = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local meta, log, items, cids, old_cids, sizes = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local cid, kind, by, rest = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local points = tonumber(ARGV[5])
-local max_items, max_points = tonumber(ARGV[6]), tonumber(ARGV[7])
+local points, bytes = tonumber(ARGV[5]), tonumber(ARGV[6])
+local max_items, max_item_points = tonumber(ARGV[7]), tonumber(ARGV[8])
+local max_points, max_bytes = tonumber(ARGV[9]), tonumber(ARGV[10])
+local ttl, channel, first = tonumber(ARGV[11]), ARGV[12], 13
+local id = ARGV[first]
 
 local earlier = redis.call('HGET', cids, cid)
 if not earlier then earlier = redis.call('HGET', old_cids, cid) end
 if earlier then return {1, tonumber(earlier)} end
 
 if kind == 'add' then
-  if redis.call('HEXISTS', items, ARGV[10]) == 1 then return {2, 'duplicate_id'} end
+  if redis.call('HEXISTS', items, id) == 1 then return {2, 'duplicate_id'} end
   if redis.call('HLEN', items) >= max_items then return {2, 'board_full'} end
-  if points > max_points then return {2, 'too_many_points'} end
+  if points > max_item_points then return {2, 'too_many_points'} end
 elseif kind == 'extend' then
-  local held = redis.call('HGET', items, ARGV[10])
+  local held = redis.call('HGET', items, id)
   if not held then return {2, 'unknown_item'} end
-  if tonumber(held) + points > max_points then return {2, 'too_many_points'} end
+  if tonumber(held) + points > max_item_points then return {2, 'too_many_points'} end
 elseif kind == 'update' then
-  if redis.call('HEXISTS', items, ARGV[10]) == 0 then return {2, 'unknown_item'} end
+  if redis.call('HEXISTS', items, id) == 0 then return {2, 'unknown_item'} end
 elseif kind == 'erase' or kind == 'move' then
   local shown = 0
-  for i = 10, #ARGV do
+  for i = first, #ARGV do
     shown = shown + redis.call('HEXISTS', items, ARGV[i])
     if shown > 0 then break end
   end
   if shown == 0 then return {2, 'unknown_item'} end
+end
+local total_points = tonumber(redis.call('HGET', meta, 'points') or '0')
+local total_bytes = tonumber(redis.call('HGET', meta, 'bytes') or '0')
+if kind == 'add' or kind == 'extend' then
+  if total_points + points > max_points then return {2, 'board_full:points'} end
+  if total_bytes + bytes > max_bytes then return {2, 'board_full:bytes'} end
 end
 
 local seq = redis.call('HINCRBY', meta, 'seq', 1)
@@ -101,20 +118,32 @@ local text = '{"seq":' .. string.format('%d', seq) .. ',"by":"' .. by .. '",' ..
 redis.call('RPUSH', log, text)
 
 if kind == 'add' then
-  redis.call('HSET', items, ARGV[10], points)
+  redis.call('HSET', items, id, points)
+  redis.call('HSET', sizes, id, bytes)
+  total_points, total_bytes = total_points + points, total_bytes + bytes
 elseif kind == 'extend' then
-  redis.call('HINCRBY', items, ARGV[10], points)
+  redis.call('HINCRBY', items, id, points)
+  redis.call('HINCRBY', sizes, id, bytes)
+  total_points, total_bytes = total_points + points, total_bytes + bytes
 elseif kind == 'erase' then
-  for i = 10, #ARGV, 1000 do
-    redis.call('HDEL', items, unpack(ARGV, i, math.min(i + 999, #ARGV)))
+  for i = first, #ARGV do
+    local held = redis.call('HGET', items, ARGV[i])
+    if held then
+      total_points = total_points - tonumber(held)
+      total_bytes = total_bytes - tonumber(redis.call('HGET', sizes, ARGV[i]) or '0')
+      redis.call('HDEL', items, ARGV[i])
+      redis.call('HDEL', sizes, ARGV[i])
+    end
   end
 elseif kind == 'clear' then
-  redis.call('DEL', items)
+  redis.call('DEL', items, sizes)
+  total_points, total_bytes = 0, 0
 end
+redis.call('HSET', meta, 'points', math.max(0, total_points), 'bytes', math.max(0, total_bytes))
 
 redis.call('HSET', cids, cid, seq)
-redis.call('EXPIRE', cids, tonumber(ARGV[8]))
-redis.call('PUBLISH', ARGV[9], text)
+redis.call('EXPIRE', cids, ttl)
+redis.call('PUBLISH', channel, text)
 return {0, seq, seq - base}
 """
 
@@ -142,15 +171,31 @@ return {1, redis.call('LRANGE', KEYS[2], 0, -1),
 # Moves the ops up to seq ARGV[2] into a snapshot and an archive chunk,
 # unless another process compacted the board since it was read (its base
 # moved): the log only grows at its end, so the first ARGV[2] - ARGV[1]
-# entries are exactly the ops that were folded.
+# entries are exactly the ops that were folded.  :archived holds when each
+# chunk was written (ARGV[5]); chunks older than ARGV[6] are dropped (none
+# when it is negative).  Chunks written before times were kept count from
+# now.
 _COMPACT_SCRIPT = """
 if tonumber(redis.call('HGET', KEYS[1], 'base') or '0') ~= tonumber(ARGV[1]) then
   return 0
 end
 redis.call('SET', KEYS[3], ARGV[3])
 redis.call('LTRIM', KEYS[2], tonumber(ARGV[2]) - tonumber(ARGV[1]), -1)
+for i = 1, redis.call('LLEN', KEYS[4]) - redis.call('LLEN', KEYS[5]) do
+  redis.call('LPUSH', KEYS[5], ARGV[5])
+end
 redis.call('RPUSH', KEYS[4], ARGV[4])
+redis.call('RPUSH', KEYS[5], ARGV[5])
 redis.call('HSET', KEYS[1], 'base', ARGV[2])
+local cutoff = tonumber(ARGV[6])
+if cutoff >= 0 then
+  while true do
+    local at = redis.call('LINDEX', KEYS[5], 0)
+    if not at or tonumber(at) >= cutoff then break end
+    redis.call('LPOP', KEYS[5])
+    redis.call('LPOP', KEYS[4])
+  end
+end
 return 1
 """
 
@@ -260,7 +305,8 @@ def _first_seq(chunk: "bytes | str") -> int:
 def _keys(board: str) -> dict[str, str]:
     tag = "wb:{%s}:" % (board,)
     return {
-        name: tag + name for name in ("meta", "log", "snap", "items", "archive", "ops")
+        name: tag + name
+        for name in ("meta", "log", "snap", "items", "sizes", "archive", "archived", "ops")
     }
 
 
@@ -406,16 +452,18 @@ class _Channel:
 
 
 @implementer(IStore)
-class RedisStore:
+class RedisStore(RedisLinks):
     """
     Boards in Redis (see the module docstring for the keys), shared with
     every daemon using the same server.
 
-    No connection is made until the store is first used.  Commands go
+    No connection is made until the store is first used.  Appends go
     through one connection on purpose: Redis runs one command at a time
     anyway, and one connection keeps the appends this process issues in the
     order it issued them (an C{extend} never overtakes the C{add} it
-    extends).  A second connection carries pub/sub.  Both reconnect by
+    extends).  Whole boards (loading, compacting, history) travel on a
+    second one, so that a big board's megabytes never sit in front of the
+    appends' small answers, and a third carries pub/sub.  All reconnect by
     themselves, at most C{reconnect_max_delay_seconds} apart.
 
     Every call is bounded by C{timeout_seconds}; a timeout or a connection
@@ -437,6 +485,7 @@ class RedisStore:
         dedup_window_seconds: int = 86400,
         compact_after_ops: int = 1000,
         reconnect_max_delay_seconds: float = 1.0,
+        archive_retention_seconds: float = 0.0,
         log: Optional[Logger] = None,
     ) -> None:
         """
@@ -450,6 +499,9 @@ class RedisStore:
             this many ops follow the snapshot (and after every C{clear}).
         @param reconnect_max_delay_seconds: the longest wait between two
             attempts to reach Redis after losing it.
+        @param archive_retention_seconds: how long archive chunks are kept
+            for replay, at least; older ones are dropped when the board is
+            next compacted.  0 keeps them for good.
         @raise ValueError: for a bad URL or a non-positive setting.
         """
         if timeout_seconds <= 0:
@@ -469,6 +521,7 @@ class RedisStore:
         self._timeout = timeout_seconds
         self._window = int(dedup_window_seconds)
         self._max_delay = reconnect_max_delay_seconds
+        self._retention = max(0.0, float(archive_retention_seconds))
         self._compactor = Compactor(
             reactor,
             compact_after_ops,
@@ -477,6 +530,8 @@ class RedisStore:
         )
         self._pool_factory: Any = None
         self._redis: Any = None
+        self._bulk_factory: Any = None
+        self._bulk: Any = None
         self._subscriber: Optional[_SubscriberFactory] = None
         self._channels: dict[str, _Channel] = {}
         self._in_flight: set[Deferred[Any]] = set()
@@ -497,29 +552,36 @@ class RedisStore:
         factory.initialDelay = min(0.1, self._max_delay)
         factory.maxDelay = self._max_delay
 
-    def _connection(self) -> Any:
+    def _connection(self, bulk: bool = False) -> Any:
         """
-        The command connection, started on first use.
+        The command connection, or with C{bulk} the one for whole boards,
+        each started on first use.
         """
         if self._closed:
             raise StoreUnavailable("the Redis store at %s is closed" % (self.address,))
+        if bulk:
+            if self._bulk is None:
+                self._bulk_factory, self._bulk = self._connect()
+            return self._bulk
         if self._redis is None:
-            factory = txredisapi.RedisFactory(
-                str(self.address),
-                self.address.db or None,
-                1,
-                isLazy=True,
-                handler=txredisapi.ConnectionHandler,
-                charset="utf-8",
-                password=self.address.password,
-                convertNumbers=False,
-                username=self.address.username,
-            )
-            self._tune(factory)
-            factory.startConnecting(self._endpoint())
-            self._pool_factory = factory
-            self._redis = factory.handler
+            self._pool_factory, self._redis = self._connect()
         return self._redis
+
+    def _connect(self) -> tuple[Any, Any]:
+        factory = txredisapi.RedisFactory(
+            str(self.address),
+            self.address.db or None,
+            1,
+            isLazy=True,
+            handler=txredisapi.ConnectionHandler,
+            charset="utf-8",
+            password=self.address.password,
+            convertNumbers=False,
+            username=self.address.username,
+        )
+        self._tune(factory)
+        factory.startConnecting(self._endpoint())
+        return factory, factory.handler
 
     def _subscriptions(self) -> _SubscriberFactory:
         if self._subscriber is None:
@@ -532,19 +594,22 @@ class RedisStore:
         return self._subscriber
 
     def _call(
-        self, what: str, command: Callable[[Any], "Deferred[_T]"]
+        self, what: str, command: Callable[[Any], "Deferred[_T]"], bulk: bool = False
     ) -> "Deferred[_T]":
         """
         Run one Redis command, bounded by the timeout.
 
         @param what: what the command is for, for log messages.
         @param command: issues the command on the connection it is given.
+        @param bulk: run it on the connection for whole boards, so that
+            megabytes of a big board's snapshot and log, read or written,
+            do not hold up the small answers to appends queued behind them.
         @return: the command's Deferred; it fails with L{StoreUnavailable}
             when Redis does not answer in time, is unreachable or refuses to
             run commands (loading, out of memory, read-only).
         """
         try:
-            d = command(self._connection())
+            d = command(self._connection(bulk))
         except Exception:
             return defer.fail()
         self._in_flight.add(d)
@@ -619,14 +684,18 @@ class RedisStore:
         bucket = int(self._reactor.seconds()) // self._window
         cids = "wb:{%s}:cids:%d" % (board, bucket)
         old_cids = "wb:{%s}:cids:%d" % (board, bucket - 1)
+        limits = self._limits
         args = [
             op.cid,
             op.kind,
             by,
             op.body[1:],
             op.points,
-            self._limits.max_items_per_board,
-            self._limits.max_points_per_item,
+            drawn_bytes(op),
+            limits.max_items_per_board,
+            limits.max_points_per_item,
+            limits.max_points_per_board,
+            limits.max_bytes_per_board,
             2 * self._window,
             keys["ops"],
             *op.item_ids,
@@ -635,7 +704,7 @@ class RedisStore:
             "append to board %s" % (board,),
             lambda redis: redis.eval(
                 _APPEND_SCRIPT,
-                [keys["meta"], keys["log"], keys["items"], cids, old_cids],
+                [keys["meta"], keys["log"], keys["items"], cids, old_cids, keys["sizes"]],
                 args,
             ),
         )
@@ -663,6 +732,7 @@ class RedisStore:
             lambda redis: redis.eval(
                 _READ_SCRIPT, [keys["meta"], keys["log"], keys["snap"]], []
             ),
+            bulk=True,
         )
 
         def read(reply: list[Any]) -> "Deferred[Scene]":
@@ -711,6 +781,7 @@ class RedisStore:
                 lambda redis: redis.eval(
                     _HISTORY_SCRIPT, [keys["log"], keys["archive"]], []
                 ),
+                bulk=True,
             )
 
             def unpacked(reply: list[Any]) -> list[str]:
@@ -787,6 +858,7 @@ class RedisStore:
                     [keys["meta"], keys["log"], keys["archive"]],
                     [first, _HISTORY_CHUNKS_PER_READ, limit],
                 ),
+                bulk=True,
             )
             chunks, total, log = reply[0], int(reply[1]), reply[2]
             read = [text for chunk in chunks for text in unpack_chunk(chunk)]
@@ -884,7 +956,7 @@ class RedisStore:
             d.cancel()
         closing = [
             factory.disconnect()
-            for factory in (self._pool_factory, self._subscriber)
+            for factory in (self._pool_factory, self._bulk_factory, self._subscriber)
             if factory is not None
         ]
         done = defer.gatherResults(closing, consumeErrors=True)
@@ -914,6 +986,9 @@ class RedisStore:
         Redis confirmed a subscription: learn the board's seq the first
         time, read what pub/sub may have dropped on later ones.
         """
+        if name == ACCESS_CHANNEL:
+            self._access_subscribed()
+            return
         channel = self._channels.get(name[len("wb:{") : -len("}:ops")])
         if channel is None:
             return
@@ -955,6 +1030,9 @@ class RedisStore:
         d.addCallbacks(known, failed)
 
     def _message_received(self, name: str, text: str) -> None:
+        if name == ACCESS_CHANNEL:
+            self._access_message(text)
+            return
         channel = self._channels.get(name[len("wb:{") : -len("}:ops")])
         if channel is None:
             return
@@ -1105,6 +1183,7 @@ class RedisStore:
             lambda redis: redis.eval(
                 _READ_SCRIPT, [keys["meta"], keys["log"], keys["snap"]], []
             ),
+            bulk=True,
         )
 
         def read(reply: list[Any]) -> "Optional[Deferred[None]]":
@@ -1118,13 +1197,22 @@ class RedisStore:
             made: tuple[int, str, bytes], base: int, count: int
         ) -> "Deferred[None]":
             seq, snapshot, chunk = made
+            now = self._reactor.seconds()
+            cutoff = now - self._retention if self._retention > 0 else -1
             written = self._call(
                 "compact board %s" % (board,),
                 lambda redis: redis.eval(
                     _COMPACT_SCRIPT,
-                    [keys["meta"], keys["log"], keys["snap"], keys["archive"]],
-                    [base, seq, snapshot, chunk],
+                    [
+                        keys["meta"],
+                        keys["log"],
+                        keys["snap"],
+                        keys["archive"],
+                        keys["archived"],
+                    ],
+                    [base, seq, snapshot, chunk, "%.3f" % (now,), "%.3f" % (cutoff,)],
                 ),
+                bulk=True,
             )
 
             def logged(moved: int) -> None:

@@ -2,13 +2,15 @@
 """
 Boards in an embedded SQLite file, for one daemon with no Redis.
 
-The file holds five tables::
+The file holds five tables for drawings (and four for links, see
+L{whitebrd.stores.sqlite_links})::
 
-    boards   (board, seq, base, items, snapshot)  a row per board drawn on
+    boards   (board, seq, base, items, points,    a row per board drawn on
+              bytes, snapshot)
     log      (board, seq, text)                   ops base+1 .. seq
-    items    (board, id, points)                  visible items, for checks
+    items    (board, id, points, bytes)           visible items, for checks
     cids     (board, cid, seq, at)                recent cids, pruned at times
-    archive  (board, first, last, chunk)          zlib chunks of merged ops
+    archive  (board, first, last, chunk, at)      zlib chunks of merged ops
 
 Each append is one transaction doing the checks the Redis script does, so
 both stores accept, refuse and number ops alike.  The database runs in WAL
@@ -24,6 +26,7 @@ only: one daemon per file.
 
 import os
 import sqlite3
+import time
 from typing import Any, Callable, Optional, TypeVar
 
 from twisted.enterprise import adbapi
@@ -41,6 +44,7 @@ from whitebrd.stores._shared import (
     check_append,
     check_board,
     compaction,
+    drawn_bytes,
     fold,
     folded,
     refusal,
@@ -48,6 +52,7 @@ from whitebrd.stores._shared import (
     unpack_chunk,
 )
 from whitebrd.stores.interface import Appended, IStore, OpListener, StoreUnavailable
+from whitebrd.stores.sqlite_links import LINKS_SCHEMA, SQLiteLinks
 
 __all__ = ["SQLiteStore"]
 
@@ -59,6 +64,8 @@ CREATE TABLE IF NOT EXISTS boards (
     seq INTEGER NOT NULL,
     base INTEGER NOT NULL DEFAULT 0,
     items INTEGER NOT NULL DEFAULT 0,
+    points INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
     snapshot TEXT
 );
 CREATE TABLE IF NOT EXISTS log (
@@ -71,6 +78,7 @@ CREATE TABLE IF NOT EXISTS items (
     board TEXT NOT NULL,
     id TEXT NOT NULL,
     points INTEGER NOT NULL,
+    bytes INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (board, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cids (
@@ -86,9 +94,20 @@ CREATE TABLE IF NOT EXISTS archive (
     first INTEGER NOT NULL,
     last INTEGER NOT NULL,
     chunk BLOB NOT NULL,
+    at REAL,
     PRIMARY KEY (board, first)
 );
 """
+
+# Columns added since the first release, for files made before them: the
+# totals start at 0 (so an old board's limits count from now), old archive
+# chunks are kept a retention period from when the file is first opened.
+_ADDED_COLUMNS = [
+    ("boards", "points", "INTEGER NOT NULL DEFAULT 0"),
+    ("boards", "bytes", "INTEGER NOT NULL DEFAULT 0"),
+    ("items", "bytes", "INTEGER NOT NULL DEFAULT 0"),
+    ("archive", "at", "REAL"),
+]
 
 # SQLite caps the parameters of one statement (32766 since 3.32, 999
 # before); erase names up to Limits.max_ids_per_erase ids.
@@ -109,6 +128,14 @@ def _configure(connection: sqlite3.Connection) -> None:
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA busy_timeout=%d" % (_BUSY_TIMEOUT_MS,))
+
+
+def _add_columns(connection: sqlite3.Connection) -> None:
+    for table, column, kind in _ADDED_COLUMNS:
+        names = {row[1] for row in connection.execute("PRAGMA table_info(%s)" % (table,))}
+        if column not in names:
+            connection.execute("ALTER TABLE %s ADD COLUMN %s %s" % (table, column, kind))
+    connection.execute("UPDATE archive SET at = ? WHERE at IS NULL", (time.time(),))
 
 
 def _prepare(path: str) -> None:
@@ -132,6 +159,8 @@ def _prepare(path: str) -> None:
         try:
             _configure(connection)
             connection.executescript(_SCHEMA)
+            connection.executescript(LINKS_SCHEMA)
+            _add_columns(connection)
         finally:
             connection.close()
     except sqlite3.Error as e:
@@ -139,7 +168,7 @@ def _prepare(path: str) -> None:
 
 
 @implementer(IStore)
-class SQLiteStore:
+class SQLiteStore(SQLiteLinks):
     """
     Boards in one SQLite file (see the module docstring for the tables).
 
@@ -157,6 +186,7 @@ class SQLiteStore:
         limits: Limits,
         dedup_window_seconds: int = 86400,
         compact_after_ops: int = 1000,
+        archive_retention_seconds: float = 0.0,
         log: Optional[Logger] = None,
     ) -> None:
         """
@@ -169,6 +199,9 @@ class SQLiteStore:
             least.
         @param compact_after_ops: fold a board's log into its snapshot when
             this many ops follow the snapshot (and after every C{clear}).
+        @param archive_retention_seconds: how long archive chunks are kept
+            for replay, at least; older ones are dropped when the board is
+            next compacted.  0 keeps them for good.
         @raise ValueError: when the file cannot be created or opened as an
             SQLite database, or for a non-positive setting.
         """
@@ -186,6 +219,7 @@ class SQLiteStore:
         self._reactor = reactor
         self._limits = limits
         self._window = float(dedup_window_seconds)
+        self._retention = max(0.0, float(archive_retention_seconds))
         # Old cids are deleted in the append that comes due, at most this
         # often, so the table holds about one window and a bit.
         self._prune_every = min(self._window, 3600.0)
@@ -408,6 +442,7 @@ class SQLiteStore:
 
         def write(made: tuple[int, str, bytes], base: int) -> "Deferred[None]":
             seq, snapshot, chunk = made
+            now = self._reactor.seconds()
             return self._run(
                 "compact board %s" % (board,),
                 _compact,
@@ -416,6 +451,8 @@ class SQLiteStore:
                 seq,
                 snapshot,
                 chunk,
+                now,
+                now - self._retention if self._retention > 0 else None,
             )
 
         return d.addCallback(read)
@@ -459,10 +496,17 @@ def _append(
     if earlier is not None:
         return ("duplicate", earlier[0])
 
-    txn.execute("SELECT seq, base, items FROM boards WHERE board = ?", (board,))
+    txn.execute(
+        "SELECT seq, base, items, points, bytes FROM boards WHERE board = ?", (board,)
+    )
     row = txn.fetchone()
-    seq, base, count = row if row is not None else (0, 0, 0)
+    seq, base, count, points, size = row if row is not None else (0, 0, 0, 0, 0)
     refused = _check(txn, board, op, limits, count)
+    if refused is None and op.kind in ("add", "extend"):
+        if points + op.points > limits.max_points_per_board:
+            refused = "board_full:points"
+        elif size + drawn_bytes(op) > limits.max_bytes_per_board:
+            refused = "board_full:bytes"
     if refused is not None:
         return ("refused", refused)
 
@@ -473,29 +517,41 @@ def _append(
     )
     if op.kind == "add":
         txn.execute(
-            "INSERT INTO items (board, id, points) VALUES (?, ?, ?)",
-            (board, op.item_ids[0], op.points),
+            "INSERT INTO items (board, id, points, bytes) VALUES (?, ?, ?, ?)",
+            (board, op.item_ids[0], op.points, drawn_bytes(op)),
         )
         count += 1
+        points += op.points
+        size += drawn_bytes(op)
     elif op.kind == "extend":
         txn.execute(
-            "UPDATE items SET points = points + ? WHERE board = ? AND id = ?",
-            (op.points, board, op.item_ids[0]),
+            "UPDATE items SET points = points + ?, bytes = bytes + ? "
+            "WHERE board = ? AND id = ?",
+            (op.points, drawn_bytes(op), board, op.item_ids[0]),
         )
+        points += op.points
+        size += drawn_bytes(op)
     elif op.kind == "erase":
         for ids in _slices(op.item_ids):
+            where = "board = ? AND id IN (%s)" % (_marks(ids),)
             txn.execute(
-                "DELETE FROM items WHERE board = ? AND id IN (%s)" % (_marks(ids),),
+                "SELECT count(*), total(points), total(bytes) FROM items WHERE "
+                + where,
                 (board, *ids),
             )
-            count -= txn.rowcount
+            gone, gone_points, gone_bytes = txn.fetchone()
+            txn.execute("DELETE FROM items WHERE " + where, (board, *ids))
+            count -= gone
+            points = max(0, points - int(gone_points))
+            size = max(0, size - int(gone_bytes))
     elif op.kind == "clear":
         txn.execute("DELETE FROM items WHERE board = ?", (board,))
-        count = 0
+        count = points = size = 0
     txn.execute(
-        "INSERT INTO boards (board, seq, items) VALUES (?, ?, ?) "
-        "ON CONFLICT (board) DO UPDATE SET seq = excluded.seq, items = excluded.items",
-        (board, seq, count),
+        "INSERT INTO boards (board, seq, items, points, bytes) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (board) DO UPDATE SET seq = excluded.seq, items = excluded.items, "
+        "points = excluded.points, bytes = excluded.bytes",
+        (board, seq, count, points, size),
     )
     txn.execute(
         "INSERT OR REPLACE INTO cids (board, cid, seq, at) VALUES (?, ?, ?, ?)",
@@ -611,11 +667,19 @@ def _history(txn: Any, board: str, after: int, limit: Optional[int]) -> list[str
 
 
 def _compact(
-    txn: Any, board: str, base: int, seq: int, snapshot: str, chunk: bytes
+    txn: Any,
+    board: str,
+    base: int,
+    seq: int,
+    snapshot: str,
+    chunk: bytes,
+    now: float,
+    cutoff: Optional[float],
 ) -> None:
     """
     Move the ops up to C{seq} into C{snapshot} and an archive chunk, unless
-    the board's base moved since it was read.
+    the board's base moved since it was read; drop the board's archive
+    chunks written before C{cutoff}, if one is given.
     """
     txn.execute("BEGIN IMMEDIATE")
     txn.execute(
@@ -625,10 +689,12 @@ def _compact(
     if txn.rowcount != 1:
         return
     txn.execute(
-        "INSERT INTO archive (board, first, last, chunk) VALUES (?, ?, ?, ?)",
-        (board, base + 1, seq, chunk),
+        "INSERT INTO archive (board, first, last, chunk, at) VALUES (?, ?, ?, ?, ?)",
+        (board, base + 1, seq, chunk, now),
     )
     txn.execute("DELETE FROM log WHERE board = ? AND seq <= ?", (board, seq))
+    if cutoff is not None:
+        txn.execute("DELETE FROM archive WHERE board = ? AND at < ?", (board, cutoff))
 
 
 def _ping(txn: Any) -> None:
