@@ -174,13 +174,18 @@ class Daemon:
         assert status == 200, (status, body)
         return json.loads(body)
 
-    def connect(self, board: str, **params: Any) -> "Client":
+    def connect(
+        self, board: str, compression: Optional[str] = "deflate", **params: Any
+    ) -> "Client":
         """
-        A WebSocket client on C{board}, e.g. C{client="abcdefgh"}.
+        A WebSocket client on C{board}, e.g. C{client="abcdefgh"}; with
+        C{compression=None}, one that offers no permessage-deflate.
         """
         query = "&".join("%s=%s" % (k, v) for k, v in params.items() if v is not None)
         url = "ws://127.0.0.1:%d/b/%s/ws%s" % (self.port, board, "?" + query if query else "")
-        return Client(connect(url, max_size=None, open_timeout=10))
+        return Client(
+            connect(url, max_size=None, open_timeout=10, compression=compression)
+        )
 
 
 def start_daemon(test: TestCase, *args: str) -> Daemon:

@@ -4,6 +4,7 @@ clear answer, and what a board costs to hold and to open follows what is on
 it, not everything ever drawn on it.
 """
 
+import json
 import secrets
 from typing import Any
 
@@ -154,3 +155,38 @@ class BoundedBoardTests(TestCase):
         history = redis_history(redis, often)
         self.assertEqual(len(history), sent)
         self.assertEqual(len({op["cid"] for op in history}), sent)
+
+    def test_item_larger_than_a_message_still_reaches_everyone(self) -> None:
+        """
+        A path grown by many extends past the size of one incoming message
+        is still sent whole: to a newcomer in its own C{state} frame, with
+        or without compression, and a board whose every op the daemon took
+        never becomes one that nobody can open.
+        """
+        daemon = start_daemon(
+            self, "--max-message-bytes", "65536", "--state-frame-bytes", "65536", *UNLIMITED
+        )
+        board = new_board()
+        drawer = daemon.connect(board, client="alice-0001").join()
+        pts = [float(n % 1000) + 0.25 for n in range(4000)]
+        drawer.send(
+            {
+                "t": "op",
+                "cid": "alice-0001-1",
+                "op": "add",
+                "item": {"id": "long", "kind": "path", "color": "#1e1e1e", "width": 2, "pts": pts},
+            }
+        )
+        for n in range(2, 12):
+            drawer.send({"t": "op", "cid": "alice-0001-%d" % (n,), "op": "extend", "id": "long", "pts": pts})
+        drawer.until_seq(11)
+
+        stored = daemon.board_json(board)["items"]
+        self.assertEqual(len(stored[0]["pts"]), 11 * len(pts))
+        self.assertGreater(len(json.dumps(stored[0])), 4 * 65536)
+        for compression in ("deflate", None):
+            newcomer = daemon.connect(board, client="bobby-0001", compression=compression).join()
+            self.assertEqual(newcomer.items["long"]["pts"], stored[0]["pts"])
+            newcomer.close()
+        drawer.send({"t": "op", "cid": "alice-0001-12", "op": "extend", "id": "long", "pts": [1, 1]})
+        drawer.until_seq(12)

@@ -737,6 +737,31 @@ class BoardProtocol(WebSocketServerProtocol):
         else:
             self.sendPreparedMessage(frame)
 
+    def sendMessage(
+        self,
+        payload: bytes,
+        isBinary: bool = False,
+        fragmentSize: Optional[int] = None,
+        sync: bool = False,
+        doNotCompress: bool = False,
+    ) -> None:
+        """
+        Send one message, whatever its size.
+
+        Autobahn holds what a connection sends to the bound on what it
+        receives (C{--max-message-bytes}).  The daemon's own frames may pass
+        it: a path grown by many C{extend}s goes whole in one C{state}
+        frame, and a busy tick gathers many ops into one C{ops} frame.
+        Refusing to send those would leave a board that nobody can open.
+        """
+        # NB: the bound is an attribute Autobahn reads on both ways; it is
+        # lifted for this call only, and nothing is received meanwhile.
+        bound, self.maxMessagePayloadSize = self.maxMessagePayloadSize, 0
+        try:
+            super().sendMessage(payload, isBinary, fragmentSize, sync, doNotCompress)
+        finally:
+            self.maxMessagePayloadSize = bound
+
     def send_text(self, text: str, live: bool = True) -> None:
         """
         Send one frame to this connection.
