@@ -117,6 +117,15 @@ class HttpTests(TestCase):
             self.assertEqual(status, 404, path)
             self.assertNotIn(b"root:", body)
 
+    def test_websocket_address_without_upgrade_is_426(self) -> None:
+        """
+        A plain GET of a board's WebSocket address says an upgrade is
+        needed, rather than serving a page of the WebSocket library's.
+        """
+        status, body, _ = self.daemon.get("/b/plain-get-0001/ws")
+        self.assertEqual(status, 426)
+        self.assertNotIn(b"Autobahn", body)
+
 
 class TacTests(TestCase):
     """

@@ -864,6 +864,9 @@ class BoardFactory(WebSocketServerFactory):
             # dropping the TCP connection with no word.
             failByDrop=False,
             perMessageCompressionAccept=_accept_deflate,
+            # A plain GET of a board's WebSocket address is answered 426
+            # (Upgrade Required), not with Autobahn's own status page.
+            webStatus=False,
         )
 
     def watch_access(self) -> "Deferred[None]":
