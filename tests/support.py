@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import re
+import secrets
 import shlex
 import signal
 import socket
@@ -41,6 +42,16 @@ STREAMING_LIMITS = (
     "--ops-per-second-per-address",
     "1000000",
 )
+
+# The same for tests whose many clients share one address.
+UNLIMITED = STREAMING_LIMITS + ("--connections-per-address", "1000")
+
+
+def new_board() -> str:
+    """
+    A board name no other test uses.
+    """
+    return secrets.token_urlsafe(16)
 
 
 def free_port() -> int:

@@ -5,7 +5,6 @@ it, not everything ever drawn on it.
 """
 
 import json
-import secrets
 from typing import Any
 
 from twisted.trial.unittest import TestCase
@@ -13,20 +12,16 @@ from twisted.trial.unittest import TestCase
 from tests.rawws import RawWebSocket
 from tests.redis_server import shared_redis
 from tests.support import (
-    STREAMING_LIMITS,
+    UNLIMITED,
     Client,
     Daemon,
     drawing_ops,
+    new_board,
     redis_history,
     start_daemon,
     tagged_items,
 )
 
-UNLIMITED = STREAMING_LIMITS + ("--connections-per-address", "1000")
-
-
-def new_board() -> str:
-    return secrets.token_urlsafe(16)
 
 
 def opening(daemon: Daemon, board: str) -> tuple[list[dict[str, Any]], int, int]:

@@ -21,21 +21,14 @@ from tests.outbox_client import OutboxClient
 from tests.rawws import RawWebSocket
 from tests.redis_server import RedisServer, shared_redis
 from tests.support import (
-    STREAMING_LIMITS,
+    UNLIMITED,
     Daemon,
     drawing_ops,
+    new_board,
     redis_history,
     start_daemon,
     tagged_items,
 )
-
-# The tests' clients share one address and draw as fast as the machine
-# lets them, so the flood limits are set out of their way.
-UNLIMITED = STREAMING_LIMITS + ("--connections-per-address", "1000")
-
-
-def new_board() -> str:
-    return secrets.token_urlsafe(16)
 
 
 def seeded(test: TestCase) -> random.Random:

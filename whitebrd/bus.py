@@ -14,15 +14,18 @@ their people again every few seconds.
 
 from typing import Any, Callable, Optional
 
-import txredisapi
 from twisted.internet.defer import Deferred, gatherResults, succeed
-from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from whitebrd.stores._shared import check_board
-from whitebrd.stores.redis import SubscriberFactory, parse_redis_url
+from whitebrd.stores.redis import (
+    SubscriberFactory,
+    command_factory,
+    parse_redis_url,
+    start_connecting,
+)
 
 __all__ = ["RedisBus"]
 
@@ -63,14 +66,8 @@ class RedisBus:
         self._closed = False
         self._warned = False
 
-    def _tune(self, factory: Any) -> None:
-        factory.initialDelay = min(0.1, self._max_delay)
-        factory.maxDelay = self._max_delay
-
-    def _endpoint(self) -> HostnameEndpoint:
-        return HostnameEndpoint(
-            self._reactor, self.address.host, self.address.port, timeout=self._timeout
-        )
+    def _start(self, factory: Any) -> None:
+        start_connecting(factory, self._reactor, self.address, self._timeout, self._max_delay)
 
     def subscribe(self, board: str, receive: Callable[[str], None]) -> None:
         check_board(board)
@@ -81,8 +78,7 @@ class RedisBus:
             self._subscriber = SubscriberFactory(
                 self.address, self._message, lambda channel: None
             )
-            self._tune(self._subscriber)
-            self._subscriber.startConnecting(self._endpoint())
+            self._start(self._subscriber)
         self._subscriber.want(_channel(board))
 
     def unsubscribe(self, board: str) -> None:
@@ -95,19 +91,8 @@ class RedisBus:
         if self._closed:
             return
         if self._publisher is None:
-            factory = txredisapi.RedisFactory(
-                str(self.address),
-                self.address.db or None,
-                1,
-                isLazy=True,
-                handler=txredisapi.ConnectionHandler,
-                charset="utf-8",
-                password=self.address.password,
-                convertNumbers=False,
-                username=self.address.username,
-            )
-            self._tune(factory)
-            factory.startConnecting(self._endpoint())
+            factory = command_factory(self.address)
+            self._start(factory)
             self._publisher_factory = factory
             self._publisher = factory.handler
         d: Deferred[Any] = self._publisher.publish(_channel(board), text)

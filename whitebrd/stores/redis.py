@@ -451,6 +451,44 @@ class _Channel:
         self.retry: Optional[IDelayedCall] = None
 
 
+def command_factory(address: RedisAddress) -> Any:
+    """
+    A lazy txredisapi connection for commands to C{address}: it answers
+    strings and leaves numbers as Redis sent them.
+    """
+    return txredisapi.RedisFactory(
+        str(address),
+        address.db or None,
+        1,
+        isLazy=True,
+        handler=txredisapi.ConnectionHandler,
+        charset="utf-8",
+        password=address.password,
+        convertNumbers=False,
+        username=address.username,
+    )
+
+
+def start_connecting(
+    factory: Any,
+    reactor: Any,
+    address: RedisAddress,
+    timeout_seconds: float,
+    max_delay_seconds: float,
+) -> None:
+    """
+    Connect C{factory} to C{address}, and again whenever the connection is
+    lost, a tenth of a second later at first and never more than
+    C{max_delay_seconds} apart, so that a Redis that comes back is used
+    again within that time.
+    """
+    factory.initialDelay = min(0.1, max_delay_seconds)
+    factory.maxDelay = max_delay_seconds
+    factory.startConnecting(
+        HostnameEndpoint(reactor, address.host, address.port, timeout=timeout_seconds)
+    )
+
+
 @implementer(IStore)
 class RedisStore(RedisLinks):
     """
@@ -543,14 +581,8 @@ class RedisStore(RedisLinks):
 
     # Connections
 
-    def _endpoint(self) -> HostnameEndpoint:
-        return HostnameEndpoint(
-            self._reactor, self.address.host, self.address.port, timeout=self._timeout
-        )
-
-    def _tune(self, factory: Any) -> None:
-        factory.initialDelay = min(0.1, self._max_delay)
-        factory.maxDelay = self._max_delay
+    def _start(self, factory: Any) -> None:
+        start_connecting(factory, self._reactor, self.address, self._timeout, self._max_delay)
 
     def _connection(self, bulk: bool = False) -> Any:
         """
@@ -568,19 +600,8 @@ class RedisStore(RedisLinks):
         return self._redis
 
     def _connect(self) -> tuple[Any, Any]:
-        factory = txredisapi.RedisFactory(
-            str(self.address),
-            self.address.db or None,
-            1,
-            isLazy=True,
-            handler=txredisapi.ConnectionHandler,
-            charset="utf-8",
-            password=self.address.password,
-            convertNumbers=False,
-            username=self.address.username,
-        )
-        self._tune(factory)
-        factory.startConnecting(self._endpoint())
+        factory = command_factory(self.address)
+        self._start(factory)
         return factory, factory.handler
 
     def _subscriptions(self) -> _SubscriberFactory:
@@ -588,8 +609,7 @@ class RedisStore(RedisLinks):
             factory = _SubscriberFactory(
                 self.address, self._message_received, self._subscribed
             )
-            self._tune(factory)
-            factory.startConnecting(self._endpoint())
+            self._start(factory)
             self._subscriber = factory
         return self._subscriber
 
