@@ -129,7 +129,8 @@ class FanOutTests(SynchronousTestCase):
 
     def test_join_gets_hello_and_state(self) -> None:
         """
-        A newcomer gets C{hello} with the board's seq, then the board.
+        A newcomer gets C{hello} with the board's seq and the ops per
+        second it may send, then the board.
         """
         h = Harness()
         a = h.connect("b1", "alice-001")
@@ -140,7 +141,14 @@ class FanOutTests(SynchronousTestCase):
         self.assertEqual(kinds(b), ["hello", "state"])
         self.assertEqual(
             b.frames[0],
-            {"t": "hello", "board": "b1", "you": "bobby-001", "seq": 1, "mode": "edit"},
+            {
+                "t": "hello",
+                "board": "b1",
+                "you": "bobby-001",
+                "seq": 1,
+                "mode": "edit",
+                "rate": QuotaLimits().ops_per_second_per_connection,
+            },
         )
         self.assertEqual(b.frames[1]["seq"], 1)
         self.assertEqual([i["id"] for i in b.frames[1]["items"]], ["s1"])
@@ -738,6 +746,31 @@ class FloodTests(SynchronousTestCase):
         self.assertEqual(a.closed[0] if a.closed else None, 1008)
         self.assertIsNone(b.closed)
         self.assertEqual([op["cid"] for op in ops_of(b)], ["bobby-001-1"])
+
+
+class HelloRateTests(SynchronousTestCase):
+    """
+    A page is told how fast it may send, so that it paces a big batch of
+    ops instead of having them refused.
+    """
+
+    def test_hello_names_the_lower_of_the_two_rates(self) -> None:
+        """
+        C{hello}'s rate is what the connection can send before either its
+        own limit or its address's refuses an op.
+        """
+        rates = []
+        for per_connection, per_address in [(50, 80), (300, 120)]:
+            clock = MemoryReactorClock()
+            limits = QuotaLimits(
+                ops_per_second_per_connection=per_connection,
+                ops_per_second_per_address=per_address,
+            )
+            quotas = Quotas(limits, LocalCounters(clock), clock)
+            h = Harness(gate=Gate(Links(MemoryStore(), clock.seconds), quotas, clock))
+            rates.append(h.connect("b1", "alice-001").frames[0]["rate"])
+
+        self.assertEqual(rates, [50, 120])
 
 
 class DrainTests(SynchronousTestCase):

@@ -256,7 +256,7 @@ class ProtocolTests(ClientModuleTestCase):
         The frames of docs/protocol.md come through with their fields.
         """
         frames = [
-            {"t": "hello", "board": "b", "you": "client-1", "seq": 3, "mode": "view"},
+            {"t": "hello", "board": "b", "you": "client-1", "seq": 3, "mode": "view", "rate": 500},
             {"t": "state", "seq": 3, "items": [], "more": True},
             {
                 "t": "ops",
@@ -884,3 +884,54 @@ class SyncTests(ClientModuleTestCase):
             result,
             [[2, False], ["me-1", "me-2", "me-1", "me-2"], 1, True, 0, [0, 0, 1, 1]],
         )
+
+    def test_many_ops_at_once_go_at_the_rate_the_server_allows(self) -> None:
+        """
+        A page with more ops to send than the server takes in a second (an
+        import) sends them at the rate C{hello} gave, in order, so that
+        none is refused for speed: replayed through the server's bucket
+        (a second's worth, refilled at the rate), every send finds a token.
+        """
+        result = self.run_sync("""
+            const h = harness();
+            h.socket().open();
+            const times = [];
+            const send = h.socket().send.bind(h.socket());
+            h.socket().send = (text) => { times.push(performance.now()); send(text); };
+            h.socket().receive({t: "hello", board: "b", you: "me", seq: 0, rate: 20});
+            h.socket().receive({t: "state", seq: 0, items: []});
+            for (let i = 1; i <= 40; i++) {
+              h.sync.submit(add("me-" + i, "p" + i));
+            }
+            const atOnce = h.socket().sent.length;
+            await until(() => h.socket().sent.length === 40);
+            let tokens = 20, stamp = times[0], refused = 0;
+            for (const t of times) {
+              tokens = Math.min(20, tokens + ((t - stamp) / 1000) * 20);
+              stamp = t;
+              if (tokens >= 1) { tokens -= 1; } else { refused += 1; }
+            }
+            return [atOnce, refused, h.socket().sent.map((f) => f.cid)];
+            """)
+
+        at_once, refused, sent = result
+        self.assertLess(at_once, 20)
+        self.assertGreater(at_once, 0)
+        self.assertEqual(refused, 0)
+        self.assertEqual(sent, ["me-%d" % (i,) for i in range(1, 41)])
+
+    def test_a_server_that_names_no_rate_gets_everything_at_once(self) -> None:
+        """
+        Older servers say no rate in C{hello} and refuse nothing for
+        speed, so the page holds nothing back from them.
+        """
+        result = self.run_sync("""
+            const h = harness();
+            h.live();
+            for (let i = 1; i <= 600; i++) {
+              h.sync.submit(add("me-" + i, "p" + i));
+            }
+            return h.socket().sent.length;
+            """)
+
+        self.assertEqual(result, 600)

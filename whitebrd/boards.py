@@ -245,6 +245,7 @@ class Board:
         since: Optional[int],
         name: Optional[str] = None,
         mode: Optional[str] = None,
+        rate: Optional[int] = None,
     ) -> None:
         """
         Bring C{subscriber} up to date and add it to the board: C{hello},
@@ -256,6 +257,10 @@ class Board:
             made by C{POST /boards} is kept under an internal key that its
             visitors must not be shown.
         @param mode: C{edit} or C{view}, for C{hello}, when known.
+        @param rate: the ops per second this subscriber may send, for
+            C{hello}, so that a page with many ops to send (an import, an
+            outbox after a long outage) paces itself instead of being
+            refused.
         """
         hello: dict[str, Any] = {
             "t": "hello",
@@ -265,6 +270,8 @@ class Board:
         }
         if mode is not None:
             hello["mode"] = mode
+        if rate is not None:
+            hello["rate"] = rate
         subscriber.send_text(dumps(hello), live=False)
         missed = self._ops_after(since)
         if missed is None:

@@ -243,7 +243,13 @@ class BoardProtocol(WebSocketServerProtocol):
             return
         self._board = board
         self.factory.gate.arrived(self)
-        board.join(self, self._since, self.access.link, self.access.mode)
+        board.join(
+            self,
+            self._since,
+            self.access.link,
+            self.access.mode,
+            self.factory.quotas.limits.ops_per_connection_rate(),
+        )
         self.factory.presence.joined(self.board_id, self)
         if not self.factory.health.saving:
             self.tell_saving(False)

@@ -67,6 +67,13 @@ class QuotaLimits:
     ops_per_second_per_connection: int = 500
     ops_per_second_per_address: int = 1000
 
+    def ops_per_connection_rate(self) -> int:
+        """
+        The ops per second one connection can send before either limit
+        refuses them: what a page is told to pace itself to.
+        """
+        return min(self.ops_per_second_per_connection, self.ops_per_second_per_address)
+
 
 def parse_network(text: str) -> Network:
     """

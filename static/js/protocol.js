@@ -238,7 +238,17 @@ export function parseFrame(text) {
         const you = typeof value.you === "string" ? value.you : "";
         // Older servers say no mode: they let everyone draw.
         const mode = value.mode === "view" ? "view" : "edit";
-        return { t: "hello", board: value.board, you, seq: value.seq, mode };
+        // Older servers say no rate: they refuse nothing for speed.
+        const rate =
+          Number.isFinite(value.rate) && value.rate > 0 ? value.rate : null;
+        return {
+          t: "hello",
+          board: value.board,
+          you,
+          seq: value.seq,
+          mode,
+          rate,
+        };
       }
       return null;
     case "access":

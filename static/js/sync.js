@@ -4,6 +4,7 @@
 import { BOARD_DELETED, FINAL_CLOSES } from "./access.js";
 import { Connection } from "./connection.js";
 import { CLOSE_REASONS, errorMessage } from "./errors.js";
+import { SendPace } from "./pace.js";
 import { opFrame, parseFrame } from "./protocol.js";
 import { FrameTask, SLICE_MS } from "./schedule.js";
 
@@ -95,6 +96,8 @@ export class BoardSync {
     this._ackedAhead = new Map();
     this._resendTimer = null;
     this._resendDelay = RESEND_FIRST_MS;
+    this._pace = new SendPace();
+    this._paceTimer = null;
     this._drainTask = new FrameTask(() => this._drain());
     this.connection = new Connection(() => this._url(), {
       open: () => this._opened(),
@@ -308,6 +311,7 @@ export class BoardSync {
   _hello(frame) {
     // The board opened, so its store answered.
     this.saving = true;
+    this._pace.reset(frame.rate);
     this._setMode(frame.mode, false);
     this._helloSeq = frame.seq;
     const expectState = this._since === 0 || this._since > frame.seq;
@@ -533,12 +537,32 @@ export class BoardSync {
     this._resendDelay = Math.min(RESEND_MAX_MS, this._resendDelay * 2);
   }
 
+  /**
+   * Send what was not sent, in order, as fast as the server's rate allows;
+   * the rest goes as the rate frees up.
+   */
   _sendUnsent() {
     for (const entry of this.outbox.entries) {
       if (!entry.sent) {
+        if (!this._pace.take()) {
+          this._sendLater();
+          return;
+        }
         entry.sent = this.connection.send(opFrame(entry.op));
       }
     }
+  }
+
+  _sendLater() {
+    if (this._paceTimer !== null) {
+      return;
+    }
+    this._paceTimer = setTimeout(() => {
+      this._paceTimer = null;
+      if (this._caughtUp && this._resendTimer === null) {
+        this._sendUnsent();
+      }
+    }, this._pace.waitMs());
   }
 
   _catchUp() {
@@ -548,8 +572,9 @@ export class BoardSync {
     this._resendTimer = null;
     // Everything unconfirmed goes again; the server acks what it has.
     for (const entry of this.outbox.entries) {
-      entry.sent = this.connection.send(opFrame(entry.op)) || entry.sent;
+      entry.sent = false;
     }
+    this._sendUnsent();
     this._changed();
   }
 }
