@@ -83,10 +83,16 @@ def run(connections: int, boards: int, runs: int, daemon_args: tuple[str, ...]) 
     daemon = floor = None
     results: list[dict[str, Any]] = []
     try:
-        daemon = Daemon(folder, redis_url=redis.url, extra=daemon_args)
-        floor = Floor(folder)
-        port = daemon.port
         for n in range(runs):
+            # NB: each run gets a fresh daemon and floor: a process reuses
+            # the memory earlier connections freed, so a second run in the
+            # same one grows by nothing and measures nothing.
+            for server in (daemon, floor):
+                if server is not None:
+                    server.stop()
+            daemon = Daemon(folder, redis_url=redis.url, extra=daemon_args)
+            floor = Floor(folder)
+            port = daemon.port
             names = ["idle%d-%d" % (n, b) for b in range(boards)]
             spare = [["idle%d-x%d-%d" % (n, r, b) for b in range(boards)] for r in range(ROUNDS)]
 
