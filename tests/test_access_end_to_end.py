@@ -9,6 +9,7 @@ WebSocket; and abuse limits hold when a client spreads its flood over two
 daemons.
 """
 
+import hashlib
 import itertools
 import json
 import math
@@ -16,6 +17,7 @@ import os
 import time
 import urllib.error
 import urllib.request
+import xml.etree.ElementTree as ElementTree
 from typing import Any, Optional
 
 from twisted.trial.unittest import TestCase
@@ -227,6 +229,99 @@ class ViewLinkTests(TwoDaemons, TestCase):
             log = daemon.log()
             for secret in (edit, key, view):
                 self.assertNotIn(secret, log)
+
+    def test_view_link_exports_the_board_without_the_edit_id(self) -> None:
+        """
+        Through a view link on daemon B, the board's JSON and SVG are the
+        drawing made through the edit link on daemon A, under the view id,
+        and hold neither the edit id nor the owner key: an export shared
+        from a view link gives no one the right to draw.
+        """
+        edit, key = create_board(self.a)
+        view = json.loads(
+            request(self.a, "POST", "/b/%s/links" % (edit,), {}, owner(key))[1]
+        )["id"]
+        note = {
+            "id": "note",
+            "kind": "text",
+            "pts": [20, 60],
+            "color": "#e03131",
+            "width": 1,
+            "text": "What went well",
+            "size": 20,
+        }
+        drawer = ws(self.a, "/b/" + edit, "drawer-0001").join()
+        sent = draw_items(
+            drawer, [line("l%d" % n, n * 10) for n in range(3)] + [note], "drawer-0001"
+        )
+        drawer.until_seq(sent, WAIT)
+        drawer.close()
+
+        as_json = self.b.get("/v/%s.json" % (view,))
+        as_svg = self.b.get("/v/%s.svg" % (view,))
+        edit_svg = self.a.get("/b/%s.svg" % (edit,))
+
+        self.assertEqual((as_json[0], as_svg[0], edit_svg[0]), (200, 200, 200))
+        board = json.loads(as_json[1])
+        self.assertEqual(board, dict(self.a.board_json(edit), board=view))
+        self.assertEqual(
+            [item["id"] for item in board["items"]], ["l0", "l1", "l2", "note"]
+        )
+        self.assertEqual(board["seq"], sent)
+        self.assertEqual(as_svg[2]["Content-Type"], "image/svg+xml; charset=utf-8")
+        self.assertEqual(
+            as_svg[2]["Content-Disposition"], 'inline; filename="%s.svg"' % (view,)
+        )
+        # The same drawing as through the edit link, named for the view.
+        self.assertIn(edit.encode(), edit_svg[1])
+        self.assertEqual(as_svg[1], edit_svg[1].replace(edit.encode(), view.encode()))
+        root = ElementTree.fromstring(as_svg[1])
+        spans = root.iter("{http://www.w3.org/2000/svg}tspan")
+        self.assertEqual([span.text for span in spans], ["What went well"])
+        for status, body, headers in (as_json, as_svg):
+            for secret in (edit, key):
+                self.assertNotIn(secret, body.decode())
+                self.assertNotIn(secret, str(headers))
+
+    def test_owner_key_is_shown_only_when_the_board_is_made(self) -> None:
+        """
+        The owner key comes only in the answer that made the board: the
+        board's page, JSON, SVG and history, through its edit link or a
+        view link on either daemon, hold neither the key nor its digest, so
+        someone given the edit link cannot take the owner's powers.
+        """
+        edit, key = create_board(self.a)
+        view = json.loads(
+            request(self.a, "POST", "/b/%s/links" % (edit,), {}, owner(key))[1]
+        )["id"]
+        drawer = ws(self.b, "/b/" + edit, "drawer-0001").join()
+        drawer.until_seq(draw_items(drawer, [line("l0")], "drawer-0001"), WAIT)
+        drawer.close()
+        digest = hashlib.sha256(key.encode()).hexdigest()
+
+        answers = {
+            (daemon.port, path): daemon.get(path)
+            for daemon in (self.a, self.b)
+            for path in (
+                "/b/" + edit,
+                "/b/%s.json" % (edit,),
+                "/b/%s.svg" % (edit,),
+                "/b/%s/history" % (edit,),
+                "/v/" + view,
+                "/v/%s.json" % (view,),
+            )
+        }
+
+        for where, (status, body, headers) in answers.items():
+            self.assertEqual(status, 200, where)
+            for secret in (key, digest):
+                self.assertNotIn(secret, body.decode(), where)
+                self.assertNotIn(secret, str(headers), where)
+        page = answers[(self.a.port, "/b/" + edit)][1]
+        self.assertIn(b"<canvas", page)
+        self.assertEqual(
+            json.loads(answers[(self.a.port, "/b/%s.json" % (edit,))][1])["seq"], 1
+        )
 
     def test_rotation_ends_every_earlier_link_and_keeps_the_drawing(self) -> None:
         """
@@ -548,7 +643,12 @@ class LimitTests(TwoDaemons, TestCase):
         A burst of board creations spread over both daemons makes at most
         the address's boards per minute; the rest are 429.
         """
-        a, b = self.start_two("--boards-per-minute-per-address", "5")
+        a, b = self.start_two(
+            "--boards-per-minute-per-address", "5", "--trusted-proxy", "127.0.0.1"
+        )
+        # An address of its own: the other tests of the run make boards from
+        # 127.0.0.1, in the same minute of the same Redis.
+        xff = {"X-Forwarded-For": "192.0.2.%d" % (os.getpid() % 200 + 1,)}
         # Start well inside a minute, so that the burst stays in one window.
         deadline = time.monotonic() + 90
         while time.time() % 60 > 45:
@@ -556,7 +656,9 @@ class LimitTests(TwoDaemons, TestCase):
             time.sleep(0.5)
 
         started = time.time()
-        codes = [request((a, b)[n % 2], "POST", "/boards")[0] for n in range(20)]
+        codes = [
+            request((a, b)[n % 2], "POST", "/boards", headers=xff)[0] for n in range(20)
+        ]
         finished = time.time()
 
         windows = int(finished // 60) - int(started // 60) + 1

@@ -628,11 +628,22 @@ class HandshakeTests(SynchronousTestCase):
 
     def test_bad_client_id_is_refused(self) -> None:
         """
-        A client id outside the contract is refused with 400.
+        A client id outside the contract is refused at the handshake with
+        400, saying why, and never joins the board.
         """
         h = Harness()
+
         c = h.connect("b1", "bad!")
-        self.assertEqual(c.frames if hasattr(c, "frames") else [], [])
+
+        self.assertEqual(
+            c.http_status_line,
+            "HTTP/1.1 400 client must be 8 to 40 of A-Z a-z 0-9 _ -",
+        )
+        # NB: frames is a class attribute until onConnect, which Autobahn
+        # calls only once the handshake is accepted.
+        self.assertNotIn("frames", vars(c))
+        assert c.closed is not None
+        self.assertIn("upgrade failed [400]", c.closed[1])
         self.assertEqual(len(h.factory.boards), 0)
 
     def test_client_id_is_made_when_missing(self) -> None:

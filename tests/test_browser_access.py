@@ -3,7 +3,8 @@ Who may draw, in real Chromium against a real C{twistd whitebrd} on a real
 Redis: the owner shares a view link from the share dialog, the view page
 follows the board live and draws nothing, revoking and rotating take effect
 in the pages, and text a vandal typed never runs as script in the board
-page, the admin pages or the page that says a link is gone.
+page, the admin pages or the board's SVG opened on its own.  (The page that
+says a link is gone shows only a fixed sentence: nothing typed reaches it.)
 """
 
 import json
@@ -39,6 +40,67 @@ PAYLOADS = [
     '<iframe srcdoc="<script>parent.__pwned=5</script>"></iframe>',
     "]]></text><script>window.__pwned=6</script><text>",
 ]
+
+# More for an SVG document, where SVG's own elements run script too.
+SVG_PAYLOADS = PAYLOADS + [
+    '<image href="x" onerror="window.__pwned=7"/>',
+    '<set attributeName="onload" to="window.__pwned=8"/>',
+    '<foreignObject><body xmlns="http://www.w3.org/1999/xhtml"><script>'
+    "window.__pwned=9</script></body></foreignObject>",
+    '<a href="javascript:window.__pwned=10">click</a>',
+    "&lt;b&gt; &amp; <!-- <![CDATA[ x ]]> -->",
+]
+
+# A name that would run script where the page shows who is on the board.
+PAYLOAD_NAME = '<img src=x onerror="window.__pwned=11">'
+
+# Give whatever the page started every chance to run: a probe image of the
+# URL the payloads' images name ("x", relative to the page) fails to load,
+# and Chromium shares one fetch of a URL between a document's images, so its
+# error event comes after that of any such image the page made earlier; two
+# frames and a task later, every handler those could set off has run.  A
+# page's policy may refuse the load: that is an error event too.
+_SETTLE_JS = """
+async () => {
+  await new Promise((resolve) => {
+    const probe = new Image();
+    probe.addEventListener("error", resolve);
+    probe.addEventListener("load", resolve);
+    probe.src = "x";
+  });
+  await new Promise((resolve) => {
+    requestAnimationFrame(() => requestAnimationFrame(resolve));
+  });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+}
+"""
+
+# Every element now in the document that could run script the page did not
+# ship: any with an on... attribute, any frame or plugin, any script but the
+# page's own modules and its JSON settings.
+_INJECTED_JS = """
+() => Array.from(document.querySelectorAll("*"))
+  .filter((e) =>
+    ["iframe", "frame", "object", "embed", "foreignobject"].includes(
+      e.localName.toLowerCase()) ||
+    (e.localName === "script" &&
+      !(e.getAttribute("src") || "").startsWith("/static/") &&
+      e.getAttribute("type") !== "application/json") ||
+    Array.from(e.attributes).some((a) => a.name.toLowerCase().startsWith("on")))
+  .map((e) => e.outerHTML.slice(0, 200))
+"""
+
+# What an SVG document shows: its root, whether it failed to parse (the
+# browser then shows a parsererror element instead), and each text element's
+# text with whether it takes up room.
+_SHOWN_SVG_JS = """
+() => ({
+  root: document.documentElement.localName,
+  errors: document.getElementsByTagName("parsererror").length,
+  texts: Array.from(document.querySelectorAll("text")).map(
+    (text) => [text.textContent, text.getBBox().width > 0]),
+})
+"""
 
 
 class AccessBrowserTestCase(SynchronousTestCase):
@@ -78,7 +140,43 @@ class AccessBrowserTestCase(SynchronousTestCase):
         return page
 
     def flag(self, page: BoardPage) -> Any:
+        """
+        What a payload that ran set, once the page had every chance to run
+        it (see L{_SETTLE_JS}); C{None} if none ran.
+        """
+        page.page.evaluate(_SETTLE_JS)
         return page.page.evaluate("() => window.__pwned")
+
+    def injected(self, page: BoardPage) -> list[str]:
+        """
+        The elements in the page that could run script it did not ship.
+        """
+        return page.page.evaluate(_INJECTED_JS)  # type: ignore[no-any-return]
+
+    def vandalise(self, board: str, texts: list[str]) -> None:
+        """
+        Put one text item per text on C{board}, as a vandal's own client
+        would, and check they are stored exactly as typed.
+        """
+        client = self.daemon.connect(board, client="vandal-0001").join()
+        for n, text in enumerate(texts):
+            item = {
+                "id": "t%d" % n,
+                "kind": "text",
+                "pts": [100, 100 + 40 * n],
+                "color": "#e03131",
+                "width": 1,
+                "text": text,
+                "size": 20,
+            }
+            client.send(
+                {"t": "op", "cid": "vandal-0001-%d" % n, "op": "add", "item": item}
+            )
+        client.until_seq(len(texts))
+        client.close()
+        self.assertEqual(
+            [i["text"] for i in self.daemon.board_json(board)["items"]], texts
+        )
 
 
 class ShareTests(AccessBrowserTestCase):
@@ -169,45 +267,29 @@ class ScriptTests(AccessBrowserTestCase):
 
     def test_text_items_never_run_script(self) -> None:
         """
-        Text items holding markup and script-closing payloads are stored as
-        they are, and never run script in the board page, the admin list,
-        the admin's board page or a gone link's page.
+        Text items and a name holding markup and script-closing payloads are
+        stored as they are, and never run script in the board page, the
+        admin list or the admin's board page, even once every handler a payload
+        could set off had its chance.
         """
         board = "xss-" + uuid.uuid4().hex[:12]
-        from tests.support import Client
-        from websockets.sync.client import connect
-
-        client = Client(
-            connect(
-                "ws://127.0.0.1:%d/b/%s/ws?client=vandal-0001"
-                % (self.daemon.port, board)
-            )
-        )
-        client.join()
-        for n, text in enumerate(PAYLOADS):
-            item = {
-                "id": "t%d" % n,
-                "kind": "text",
-                "pts": [100, 100 + 40 * n],
-                "color": "#e03131",
-                "width": 1,
-                "text": text,
-                "size": 20,
-            }
-            client.send(
-                {"t": "op", "cid": "vandal-0001-%d" % n, "op": "add", "item": item}
-            )
-        client.until_seq(len(PAYLOADS))
-        client.close()
-        self.assertEqual(
-            [i["text"] for i in self.daemon.board_json(board)["items"]], PAYLOADS
-        )
+        self.vandalise(board, PAYLOADS)
 
         page = self.new_page(board).open()
         page.page.wait_for_function(
             "() => Number(document.body.dataset.seq) >= %d" % (len(PAYLOADS),)
         )
+        # The board page draws text items on the canvas; the typed text it
+        # shows in the document is a person's name, on their cursor.
+        vandal = self.daemon.connect(board, client="vandal-0002").join()
+        self.addCleanup(vandal.close)
+        vandal.send({"t": "presence", "name": PAYLOAD_NAME})
+        vandal.send({"t": "cursor", "x": 300, "y": 300})
+        page.page.wait_for_selector(".remote-cursor .label:not(:empty)")
+
         self.assertIsNone(self.flag(page))
+        self.assertEqual(self.injected(page), [])
+        self.assertEqual(page.page.inner_text(".remote-cursor .label"), PAYLOAD_NAME)
         self.assertEqual(page.page.title(), "%s · whitebrd" % (board,))
 
         operator = self.new_page(
@@ -217,23 +299,40 @@ class ScriptTests(AccessBrowserTestCase):
         operator.page.wait_for_selector("table")
         self.assertIn(board, operator.page.inner_text("table"))
         self.assertIsNone(self.flag(operator))
+        self.assertEqual(self.injected(operator), [])
         operator.page.goto("%s/admin/b/%s" % (self.daemon.url, board))
         texts = operator.page.locator("li.text").all_inner_texts()
         self.assertEqual(sorted(texts), sorted(PAYLOADS))
         self.assertIsNone(self.flag(operator))
+        self.assertEqual(self.injected(operator), [])
 
         operator.page.click("form[action$='/lock'] button")
         operator.page.wait_for_selector(".notice")
         self.assertIsNone(self.flag(operator))
+        self.assertEqual(self.injected(operator), [])
         page.page.wait_for_function(
             "() => document.body.dataset.mode === 'view'", timeout=TIMEOUT_MS
         )
+        self.assertEqual(page.errors + operator.errors, [])
 
-        gone = self.new_page()
-        gone.page.goto(self.daemon.url + "/v/" + "x" * 22)
-        self.assertIn("No such view link", gone.page.inner_text("#message"))
-        self.assertIsNone(self.flag(gone))
-        self.assertEqual(page.errors + operator.errors + gone.errors, [])
+    def test_svg_export_shows_text_and_runs_nothing(self) -> None:
+        """
+        A board's SVG opened on its own in the browser, as a download or a
+        shared link is, shows every text a vandal typed as that text and
+        runs none of it, whatever HTML or SVG markup it holds.
+        """
+        board = "xss-svg-" + uuid.uuid4().hex[:12]
+        self.vandalise(board, SVG_PAYLOADS)
+        page = self.new_page()
+
+        page.page.goto("%s/b/%s.svg" % (self.daemon.url, board))
+
+        self.assertIsNone(self.flag(page))
+        self.assertEqual(self.injected(page), [])
+        shown = page.page.evaluate(_SHOWN_SVG_JS)
+        self.assertEqual((shown["root"], shown["errors"]), ("svg", 0))
+        self.assertEqual(shown["texts"], [[text, True] for text in SVG_PAYLOADS])
+        self.assertEqual(page.errors, [])
 
 
 class AccessModuleTests(ClientModuleTestCase):

@@ -15,7 +15,16 @@ from tests.memory_store import MemoryStore
 from whitebrd.frames import parse_frame
 from whitebrd.limits import Limits
 from whitebrd.protocol import BoardFactory
-from whitebrd.web import WhitebrdApp
+from whitebrd.web import WhitebrdApp, static_root
+
+# The types each kind of file in static/ must be served with, as browsers
+# check them: a module or stylesheet of another type is refused.
+_STATIC_TYPES = {
+    "css": "text/css; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "js": "text/javascript; charset=utf-8",
+    "svg": "image/svg+xml",
+}
 
 
 def client() -> tuple[StubTreq, MemoryStore]:
@@ -114,17 +123,41 @@ class RouteTests(SynchronousTestCase):
 
     def test_static_files_have_their_types(self) -> None:
         """
-        The client's modules are served as JavaScript, its styles as CSS.
+        Every file of the client is served whole with the type a browser
+        needs to use it: modules as JavaScript, styles as CSS, pages as HTML
+        and images as SVG; and the pages load only files that are there.
         """
         treq, _ = client()
+        root = static_root()
+        files = sorted(
+            path.relative_to(root).as_posix()
+            for path in root.rglob("*")
+            if path.is_file()
+            and not any(part.startswith(".") for part in path.relative_to(root).parts)
+        )
 
-        code, body, headers = self.get(treq, "/b/x")
-        scripts = [m.decode() for m in re.findall(rb'<script[^>]*\bsrc="([^"]+)"', body)]
-        self.assertTrue(scripts, "the board page loads no script")
-        for script in scripts:
-            code, _, headers = self.get(treq, script)
-            self.assertEqual(code, 200, script)
-            self.assertTrue(headers.getRawHeaders("content-type")[0].startswith("text/javascript"), script)
+        served = {name: self.get(treq, "/static/" + name) for name in files}
+        pages = [self.get(treq, path)[1] for path in ("/", "/b/x")]
+
+        # A new kind of file needs its type written down above first.
+        self.assertLessEqual(
+            {name.rsplit(".", 1)[-1] for name in files}, set(_STATIC_TYPES)
+        )
+        for name, (code, body, headers) in served.items():
+            self.assertEqual(code, 200, name)
+            self.assertEqual(body, (root / name).read_bytes(), name)
+            self.assertEqual(
+                headers.getRawHeaders("content-type"),
+                [_STATIC_TYPES[name.rsplit(".", 1)[-1]]],
+                name,
+            )
+        linked: set[str] = set()
+        for page in pages:
+            linked.update(
+                m.decode() for m in re.findall(rb'(?:src|href)="/static/([^"]+)"', page)
+            )
+        self.assertTrue({"js/main.js", "css/board.css"} <= linked, linked)
+        self.assertLessEqual(linked, set(files))
 
     def test_static_paths_stay_inside_static(self) -> None:
         """
