@@ -13,15 +13,27 @@ import base64
 import itertools
 import json
 import math
+import os
 import struct
+import threading
+import urllib.request
 import xml.etree.ElementTree as ElementTree
 from typing import Any, Optional
 
-from tests.support import SCENES, excalidraw_items, scene_path, stroke_ops
+from tests.support import (
+    SCENES,
+    Client,
+    Daemon,
+    excalidraw_items,
+    scene_path,
+    stroke_ops,
+)
 from tests.test_browser import (
     BLUE,
     GREEN,
+    LOW,
     RED,
+    WAVE,
     ZIGZAG,
     BoardPage,
     BrowserTestCase,
@@ -114,6 +126,13 @@ class Page(BoardPage):
             arg=words,
         )
         return self.page.inner_text("#toast")
+
+
+def _shifted(pts: list[float], dx: float, dy: float) -> list[float]:
+    """
+    A flat list of points moved by C{dx}, C{dy}.
+    """
+    return [v + (dx if n % 2 == 0 else dy) for n, v in enumerate(pts)]
 
 
 class WhiteboardTestCase(BrowserTestCase):
@@ -383,6 +402,62 @@ class UndoTests(WhiteboardTestCase):
         self.settled(a, b)
         self.assertEqual(sorted(i["color"] for i in self.stored_items()), [BLUE, RED])
 
+    def test_undo_and_redo_a_move_and_a_restyle(self) -> None:
+        """
+        A moves its stroke with the select tool and gives it another colour;
+        undo puts it back as it was, then where it was, and redo does both
+        again, on both pages and in the store; B's stroke never changes.
+        """
+        a = self.new_page().open()
+        b = self.new_page().open()
+        here = [(200, 250), (500, 250)]
+        there = [(200, 330), (500, 330)]
+        theirs = [(200, 480), (500, 480)]
+        b.pick(BLUE, 8)
+        b.drag(theirs)
+        a.pick(RED, 8)
+        a.drag(here)
+        self.settled(a, b)
+        [b_before, a_before] = self.stored_items()
+
+        a.tool("select")
+        a.drag([(350, 250), (350, 330)])
+        a.page.click("[data-color='%s']" % (GREEN,))
+        for page in (a, b):
+            page.wait_visible(there, GREEN)
+            page.wait_gone(here, RED)
+        self.settled(a, b)
+        _, moved = self.stored_items()
+        self.assertEqual(
+            moved, dict(a_before, pts=_shifted(a_before["pts"], 0, 80), color=GREEN)
+        )
+
+        a.page.keyboard.press("Control+z")
+        for page in (a, b):
+            page.wait_visible(there, RED)
+        self.settled(a, b)
+        self.assertEqual(
+            self.stored_items(), [b_before, dict(a_before, pts=moved["pts"])]
+        )
+        a.page.keyboard.press("Control+z")
+        for page in (a, b):
+            page.wait_visible(here, RED)
+            page.wait_gone(there, RED)
+        self.settled(a, b)
+        self.assertEqual(self.stored_items(), [b_before, a_before])
+        self.screenshots("undone", a=a, b=b)
+
+        a.page.click("[data-action='redo']")
+        for page in (a, b):
+            page.wait_visible(there, RED)
+            page.wait_gone(here, RED)
+        a.page.click("[data-action='redo']")
+        for page in (a, b):
+            page.wait_visible(there, GREEN)
+            page.wait_visible(theirs, BLUE)
+        self.settled(a, b)
+        self.assertEqual(self.stored_items(), [b_before, moved])
+
 
 class PresenceTests(WhiteboardTestCase):
     """
@@ -509,6 +584,92 @@ class ReplayTests(WhiteboardTestCase):
         self.settled(page)
         shown, _ = _sample_points([dict(items[0], id="late")] + items[half:], items)
         page.wait_inked(shown)
+
+    def test_play_pause_and_speed_move_the_timeline(self) -> None:
+        """
+        Play moves the timeline on by itself up to the end, pause holds it
+        where it is, and a higher speed goes further in the same stretch of
+        time; the page's clock is stepped by the test, so this does not
+        depend on how busy the machine is.
+        """
+        count = 400
+        ops = [
+            {
+                "cid": "writer-0001-%d" % (n,),
+                "op": "add",
+                "item": {
+                    "id": "r%d" % (n,),
+                    "kind": "rect",
+                    "pts": _cell(n),
+                    "color": BLUE,
+                    "width": 2,
+                },
+            }
+            for n in range(count)
+        ]
+        writer = self.daemon.connect(self.board, client="writer-0001").join()
+        for start in range(0, count, 200):
+            writer.send({"t": "ops", "ops": ops[start : start + 200]})
+            writer.until_seq(start + 200)
+        page = self.new_page()
+        page.page.clock.install()
+        page.open()
+        page.page.clock.pause_at(page.page.evaluate("() => Date.now()") + 1000)
+
+        page.menu("replay")
+        page.page.wait_for_function(
+            "(n) => document.body.dataset.replayLength === String(n)", arg=count
+        )
+        self.assertEqual(_replay_seq(page), 0)
+        self.assertEqual(_playing(page), "true")
+        page.page.clock.run_for(1000)
+        at_1x = _replay_seq(page)
+        page.page.select_option("#replay-speed", "4")
+        page.page.clock.run_for(1000)
+        at_4x = _replay_seq(page) - at_1x
+
+        self.assertGreater(at_1x, 0)
+        self.assertGreaterEqual(at_4x, 3 * at_1x)
+        page.page.click("[data-action='replay-play']")
+        self.assertEqual(_playing(page), "false")
+        paused = _replay_seq(page)
+        page.page.clock.run_for(5000)
+        self.assertEqual(_replay_seq(page), paused)
+        self.assertLess(paused, count)
+        page.wait_inked([_corner(n) for n in range(paused - 3, paused)])
+        self.assertEqual(page.inked([_corner(n) for n in range(paused, count)]), 0)
+
+        page.page.select_option("#replay-speed", "64")
+        page.page.click("[data-action='replay-play']")
+        self.assertEqual(_playing(page), "true")
+        page.page.clock.run_for(1000)
+        self.assertEqual(_replay_seq(page), count)
+        self.assertEqual(_playing(page), "false")
+        self.assertEqual(page.page.input_value("#replay-scrubber"), str(count))
+        page.wait_inked([_corner(n) for n in range(count - 3, count)])
+        self.screenshots("played", page=page)
+
+
+def _cell(n: int) -> list[int]:
+    """
+    The corners of the C{n}th of 400 small squares in rows across the
+    page.
+    """
+    x, y = 100 + (n % 40) * 18, 140 + (n // 40) * 40
+    return [x, y, x + 12, y + 12]
+
+
+def _corner(n: int) -> tuple[float, float]:
+    x, y = _cell(n)[:2]
+    return (x, y + 6)
+
+
+def _replay_seq(page: Page) -> int:
+    return int(page.dataset()["replaySeq"])
+
+
+def _playing(page: Page) -> str:
+    return str(page.page.get_attribute("[data-action='replay-play']", "data-playing"))
 
 
 def _sample_points(present: list[dict[str, Any]], every: list[dict[str, Any]]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
@@ -903,6 +1064,202 @@ class FullBoardTests(WhiteboardTestCase):
         self.assertIn("erase something", message)
         self.screenshots("full", page=page)
         self.assertEqual(len(self.stored_items()), 2)
+
+
+class ViewTests(WhiteboardTestCase):
+    """
+    The wheel and the space bar move the view, never the drawing.
+    """
+
+    def test_wheel_zooms_about_the_pointer_and_space_drag_pans(self) -> None:
+        """
+        Ctrl and the wheel (what a touchpad pinch sends too) zoom about the
+        pointer, so what is under it stays there; the wheel alone scrolls;
+        a drag with the space bar held pans the view and draws nothing.
+        """
+        page = self.new_page().open()
+        page.pick(RED, 8)
+        page.drag(ZIGZAG)
+        self.settled(page)
+
+        page.page.mouse.move(300, 300)
+        page.page.keyboard.down("Control")
+        page.page.mouse.wheel(0, -200)
+        page.page.keyboard.up("Control")
+        page.page.wait_for_function(
+            "() => Number(document.body.dataset.view.split(' ')[2]) > 1"
+        )
+        x, y, scale = page.view()
+        # The board point under the pointer is where it was, (300, 300).
+        self.assertAlmostEqual((300 - x) / scale, 300)
+        self.assertAlmostEqual((300 - y) / scale, 300)
+        self.assertAlmostEqual(scale, math.exp(200 * 0.0018))
+        self.assertEqual(page.page.inner_text("#zoom-level"), "143 %")
+        zoomed = [page.on_screen(*point) for point in ZIGZAG]
+        page.wait_visible(zoomed, RED)  # type: ignore[arg-type]
+        self.screenshots("zoomed", page=page)
+
+        page.page.mouse.wheel(0, 120)
+        page.page.wait_for_function(
+            "(y) => Number(document.body.dataset.view.split(' ')[1]) !== y", arg=y
+        )
+        self.assertEqual(page.view(), (x, y - 120, scale))
+
+        page.page.keyboard.down("Space")
+        page.drag([(500, 450), (600, 500)])
+        page.page.keyboard.up("Space")
+        self.assertEqual(page.view(), (x + 100, y - 70, scale))
+        panned = [(px + 100, py - 70) for px, py in zoomed]
+        page.wait_visible(panned, RED)  # type: ignore[arg-type]
+        page.drag(LOW)
+        self.settled(page)
+        self.assertEqual([item["color"] for item in self.stored_items()], [RED, RED])
+
+
+# The admin token of the daemons that lock boards in these tests.
+_ADMIN_TOKEN = "admin-token-for-whiteboard-tests-0123456789"
+
+
+class ReadOnlyTests(WhiteboardTestCase):
+    """
+    Drawing refused because the board became read-only is told in words,
+    and leaves the page.
+    """
+
+    def daemon_args(self) -> tuple[str, ...]:
+        token_file = os.path.abspath("whiteboard-admin-token")
+        with open(token_file, "w") as f:
+            f.write(_ADMIN_TOKEN)
+        return super().daemon_args() + ("--admin-token-file", token_file)
+
+    def test_a_stroke_drawn_offline_on_a_board_locked_meanwhile(self) -> None:
+        """
+        A stroke drawn while the page was offline, on a board an
+        administrator locked meanwhile, is refused when the page is back:
+        the page says the board is read-only, in words, and the stroke
+        leaves it.
+        """
+        page = self.new_page().open()
+        page.pick(RED, 8)
+        page.drag(ZIGZAG)
+        self.settled(page)
+        page.page.context.set_offline(True)
+        self.daemon.restart()
+        page.page.wait_for_function("() => document.body.dataset.connection !== 'live'")
+        page.pick(BLUE)
+        page.drag(WAVE)
+        page.wait_visible(WAVE, BLUE)
+        self.assertNotEqual(page.dataset()["pending"], "0")
+        _admin(self.daemon, "/admin/b/%s/lock" % (self.board,))
+
+        page.page.context.set_offline(False)
+
+        message = page.wait_toast("read-only here")
+        self.assertEqual(
+            message, "This board is read-only here: you can watch, not draw."
+        )
+        page.wait_gone(WAVE, BLUE)
+        page.wait_saved()
+        self.assertEqual(page.dataset()["mode"], "view")
+        self.screenshots("refused", page=page)
+        self.assertEqual([item["color"] for item in self.stored_items()], [RED])
+
+
+def _admin(daemon: Daemon, path: str) -> None:
+    """
+    POST an admin action with the tests' admin token.
+    """
+    request = urllib.request.Request(
+        daemon.url + path,
+        method="POST",
+        data=b"",
+        headers={
+            "Authorization": "Bearer " + _ADMIN_TOKEN,
+            "Accept": "application/json",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200, answer.status
+
+
+class RateLimitTests(WhiteboardTestCase):
+    """
+    Ops refused for the rate of one's address are told in words, and sent
+    again, not lost.
+    """
+
+    def daemon_args(self) -> tuple[str, ...]:
+        return super().daemon_args() + (
+            "--ops-per-second-per-connection",
+            "100000",
+            "--ops-per-second-per-address",
+            "10",
+        )
+
+    def test_a_stroke_past_the_addresss_rate_says_so_and_is_kept(self) -> None:
+        """
+        While another connection from the same address (another tab, a
+        classmate behind the same router) takes the address's whole rate,
+        a stroke drawn here is refused: the page says it is drawing too
+        fast and slows down, and once the rate frees up the stroke is
+        stored whole.
+        """
+        page = self.new_page().open()
+        page.pick(RED, 8)
+        flooder = self.daemon.connect(
+            self.board + "-flood", client="flooder-0001"
+        ).join()
+        self.addCleanup(flooder.close)
+        stop = threading.Event()
+        thread = threading.Thread(target=_flood, args=(flooder, stop))
+        thread.start()
+        self.addCleanup(thread.join)
+        self.addCleanup(stop.set)
+
+        page.drag(ZIGZAG)
+
+        message = page.wait_toast("Drawing too fast")
+        self.assertEqual(message, "Drawing too fast: slowing down.")
+        self.screenshots("refused", page=page)
+        stop.set()
+        thread.join()
+        self.settled(page)
+        [stroke] = self.stored_items()
+        self.assertEqual(
+            (stroke["pts"][:2], stroke["pts"][-2:]), ([150, 220], [600, 300])
+        )
+        page.wait_visible(ZIGZAG, RED)
+
+
+def _flood(client: Client, stop: threading.Event) -> None:
+    """
+    Send adds as fast as the daemon answers until C{stop} is set, reading
+    (and dropping) what comes back so that the daemon never takes the
+    connection for a slow reader.
+    """
+    counter = itertools.count()
+    while not stop.is_set():
+        ops = [
+            {
+                "cid": "flooder-0001-%d" % (n,),
+                "op": "add",
+                "item": {
+                    "id": "f%d" % (n,),
+                    "kind": "rect",
+                    "pts": [0, 0, 4, 4],
+                    "color": RED,
+                    "width": 1,
+                },
+            }
+            for n in itertools.islice(counter, 10)
+        ]
+        client.send({"t": "ops", "ops": ops})
+        try:
+            while True:
+                client.connection.recv(0)
+        except TimeoutError:
+            pass
+        stop.wait(0.01)
 
 
 class PageTests(WhiteboardTestCase):
