@@ -147,6 +147,13 @@ class StoreContractTests:
         """
         raise NotImplementedError()
 
+    def cids_remembered(self, store: Any, board: str) -> int:
+        """
+        How many entries the store keeps to recognise the board's resent
+        ops (a cid, or a run of counters of one prefix).
+        """
+        raise NotImplementedError()
+
     async def refused(self, d: "defer.Deferred[Any]", code: str, cid: str) -> OpError:
         error: OpError = await self.assertFailure(d, OpError)
         self.assertEqual((error.code, error.cid), (code, cid))
@@ -226,6 +233,95 @@ class StoreContractTests:
         self.assertEqual(again, Appended(1, None, duplicate=True))
         self.assertEqual(after.seq, 3)
         self.assertEqual(len(await store.ops_since(board, 0)), 3)
+
+    async def test_op_sent_again_after_its_fold_is_applied_once(self) -> None:
+        """
+        A page that reconnects after its ops were folded into the snapshot
+        resends the ones it holds unconfirmed: each is acknowledged, not
+        applied again, with a seq at or after its own, so the page knows
+        every state from there on shows it.
+        """
+        store, board = self.make_store(compact_after_ops=3), new_board()
+        cids = ["%s-%d" % (BY, n) for n in range(1, 8)]
+        first = [
+            await store.append(board, BY, add(cid, "i%d" % (n,)))
+            for n, cid in enumerate(cids)
+        ]
+        await store.idle()
+        self.assertLess(self.log_length(store, board), len(cids))
+
+        again = [
+            await store.append(board, BY, add(cid, "i%d" % (n,)))
+            for n, cid in enumerate(cids)
+        ]
+        after = await store.append(board, BY, add("%s-8" % (BY,), "i8"))
+
+        for earlier, repeat in zip(first, again):
+            self.assertTrue(repeat.duplicate)
+            self.assertIsNone(repeat.text)
+            self.assertLessEqual(earlier.seq, repeat.seq)
+            self.assertLessEqual(repeat.seq, 7)
+        self.assertEqual((after.seq, after.duplicate), (8, False))
+        self.assertEqual(len(await store.history(board)), 8)
+
+    async def test_counters_out_of_order_are_each_applied_once(self) -> None:
+        """
+        A page's counters reach the store out of order (an op refused for
+        the rate is sent again later, two tabs share one client id): every
+        counter is applied once, a refused one can still be applied later,
+        and no counter the store never applied is taken for a repeat,
+        however scattered they are.
+        """
+        store, board = self.make_store(compact_after_ops=5), new_board()
+        await store.append(board, BY, add("%s-1" % (BY,), "base"))
+        evens = range(2, 100, 2)
+        for n in evens:
+            await store.append(board, BY, move("%s-%d" % (BY, n), 1, 0, "base"))
+        early = store.append(board, BY, extend("%s-3" % (BY,), "later"))
+        await self.refused(early, "unknown_item", "%s-3" % (BY,))
+        await store.idle()
+
+        await store.append(board, BY, add("%s-101" % (BY,), "later"))
+        retried = await store.append(board, BY, extend("%s-3" % (BY,), "later"))
+        repeats = [
+            await store.append(board, BY, move("%s-%d" % (BY, n), 1, 0, "base"))
+            for n in [1, *evens, 101, 3]
+        ]
+        odds = [
+            await store.append(board, BY, move("%s-%d" % (BY, n), 0, 1, "base"))
+            for n in range(5, 100, 2)
+        ]
+
+        self.assertFalse(retried.duplicate)
+        self.assertTrue(all(repeat.duplicate for repeat in repeats))
+        self.assertFalse(any(odd.duplicate for odd in odds))
+        self.assertEqual(
+            [odd.seq for odd in odds], list(range(retried.seq + 1, retried.seq + 49))
+        )
+        scene = await store.load(board)
+        moved = next(item for item in scene.items() if item["id"] == "base")
+        self.assertEqual(moved["pts"], [49, 48, 59, 58])
+
+    async def test_cids_are_forgotten_after_the_dedup_window(self) -> None:
+        """
+        A cid is remembered for the dedup window and not much longer: an op
+        sent again within it is a repeat, one sent again two windows later
+        is a new op, and what the store kept for the first is gone.
+        """
+        store = self.make_store(dedup_window_seconds=1, compact_after_ops=1)
+        board = new_board()
+        cid = "%s-1" % (BY,)
+        first = await store.append(board, BY, clear(cid))
+        await store.idle()
+        soon = await store.append(board, BY, clear(cid))
+
+        await deferLater(reactor, 2.2, lambda: None)
+        late = await store.append(board, BY, clear(cid))
+        await store.idle()
+
+        self.assertEqual((first.seq, soon.duplicate), (1, True))
+        self.assertEqual((late.seq, late.duplicate), (2, False))
+        self.assertEqual(self.cids_remembered(store, board), 1)
 
     async def test_refused_ops_take_no_seq_and_store_nothing(self) -> None:
         """
@@ -529,6 +625,31 @@ class StoreContractTests:
         self.assertEqual(await store.ops_since(board, len(texts)), [])
         self.assertEqual(await store.history(board), texts)
 
+    async def test_log_is_folded_once_it_outweighs_the_board(self) -> None:
+        """
+        Strokes drawn, erased and drawn again (no clear, far fewer than
+        compact_after_ops ops) do not leave a board holding much more than
+        it shows: once the log's bytes pass half of what the visible items
+        take, it is folded, and the board and its history are unchanged.
+        """
+        store = self.make_store(compact_after_ops=1000, compact_after_bytes=2000)
+        board = new_board()
+        pts = [float(n) for n in range(60)]
+        texts = []
+        for n in range(1, 41):
+            drawn = await store.append(board, BY, add("a%d" % (n,), "i%d" % (n % 4), pts))
+            erased = await store.append(board, BY, erase("e%d" % (n,), "i%d" % (n % 4)))
+            texts += [drawn.text, erased.text]
+            await store.idle()
+            self.assertLess(self.log_length(store, board), 30)
+        texts.append((await store.append(board, BY, add("last", "i9", pts))).text)
+        await store.idle()
+
+        self.assertEqual(
+            (await store.load(board)).snapshot_text(), fold(None, texts).snapshot_text()
+        )
+        self.assertEqual(await store.history(board), texts)
+
     async def test_board_cleared_and_redrawn_keeps_a_small_log(self) -> None:
         """
         A board cleared and drawn on again and again (a classroom's) opens
@@ -655,6 +776,12 @@ class RedisStoreTests(StoreContractTests, TestCase):
     def holds(self, store: RedisStore, board: str) -> bool:
         return bool(self.redis.command("KEYS", "*%s*" % (board,)))
 
+    def cids_remembered(self, store: RedisStore, board: str) -> int:
+        keys = [b"wb:{%s}:recent" % (board.encode(),)]
+        for pattern in ("cids", "runs"):
+            keys += self.redis.command("KEYS", "wb:{%s}:%s:*" % (board, pattern))
+        return sum(int(self.redis.command("HLEN", key)) for key in keys)
+
     async def test_board_keys_share_its_hash_tag(self) -> None:
         """
         All of a board's keys carry the board id as a hash tag, so a board
@@ -677,6 +804,30 @@ class RedisStoreTests(StoreContractTests, TestCase):
             sorted(set(names)),
             ["archive", "archived", "cids", "items", "log", "meta", "sizes", "snap"],
         )
+
+    async def test_cids_of_folded_ops_are_kept_as_counter_ranges(self) -> None:
+        """
+        What recognises a resent op follows the log and the number of
+        people, not every op of the window: once folded, a page's cids are
+        one range of counters, and only the ops still in the log keep their
+        own cid and seq.
+        """
+        store, board = self.make_store(compact_after_ops=50), new_board()
+        await store.append(board, BY, add("%s-1" % (BY,), "i0"))
+        await store.append(board, OTHER, move("%s-1" % (OTHER,), 1, 1, "i0"))
+        for n in range(2, 121):
+            for by in (BY, OTHER):
+                await store.append(board, by, move("%s-%d" % (by, n), 1, 1, "i0"))
+        await store.idle()
+
+        tail = self.log_length(store, board)
+        (runs,) = self.redis.command("KEYS", "wb:{%s}:runs:*" % (board,))
+        self.assertEqual(
+            self.redis.command("HGETALL", runs),
+            [BY.encode(), b"1-120", OTHER.encode(), b"1-120"],
+        )
+        self.assertEqual(self.cids_remembered(store, board), tail + 2)
+        self.assertLess(tail, 50)
 
     async def test_second_daemon_sees_the_same_ops_with_the_same_seqs(self) -> None:
         """
@@ -864,6 +1015,9 @@ class SQLiteStoreTests(StoreContractTests, TestCase):
 
     def log_length(self, store: SQLiteStore, board: str) -> int:
         return int(self._query("SELECT COUNT(*) FROM log WHERE board = ?", board))
+
+    def cids_remembered(self, store: SQLiteStore, board: str) -> int:
+        return int(self._query("SELECT COUNT(*) FROM cids WHERE board = ?", board))
 
     def holds(self, store: SQLiteStore, board: str) -> bool:
         return bool(
@@ -1208,6 +1362,32 @@ class RedisLinkTests(LinkStoreContractTests, TestCase):
 
     def second_store(self, store: Any) -> RedisStore:
         return self.make_store()
+
+    async def test_delete_leaves_no_key_of_the_board(self) -> None:
+        """
+        Deleting a board frees everything Redis held for it: drawing,
+        sizes, archive and its times, and what recognises resent ops.
+        """
+        store = RedisStore(
+            reactor, self.redis.url, LIMITS, timeout_seconds=2.0, compact_after_ops=2
+        )
+        self.addCleanup(store.close)
+        board = "deleted-" + new_link()
+        await store.append(board, BY, add("%s-1" % (BY,), "i1"))
+        await store.append(board, BY, add("c2", "i2"))
+        await store.append(board, BY, add("%s-3" % (BY,), "i3"))
+        await store.idle()
+        await store.append(board, BY, add("%s-4" % (BY,), "i4"))
+        await store.touch(board, 1000.0, 4)
+        kept = {
+            key.decode().split("}:", 1)[1].split(":")[0]
+            for key in self.redis.command("KEYS", "wb:{%s}:*" % (board,))
+        }
+        self.assertLessEqual({"sizes", "archived", "recent", "runs", "cids"}, kept)
+
+        await store.delete(board)
+
+        self.assertEqual(self.redis.command("KEYS", "wb:{%s}:*" % (board,)), [])
 
 
 class SQLiteLinkTests(LinkStoreContractTests, TestCase):

@@ -7,6 +7,7 @@ Nothing here does I/O: the stores call these from the reactor thread or from
 a worker thread alike.
 """
 
+import re
 import zlib
 from typing import Any, Callable, Iterable, Optional, TypeVar
 
@@ -25,6 +26,7 @@ __all__ = [
     "check_append",
     "check_board",
     "compaction",
+    "counted_cid",
     "drawn_bytes",
     "fold",
     "folded",
@@ -74,6 +76,26 @@ def check_append(board: str, by: str, op: Op) -> None:
         raise ValueError("by must match %s, got %r" % (CLIENT_ID.pattern, by))
     if not op.body.startswith("{") or len(op.body) < 3:
         raise ValueError("op body must be a JSON object, got %r" % (op.body[:40],))
+
+
+# A cid as pages make them: a prefix (their client id), a dash and a
+# counter without leading zeros, small enough for a Lua number to hold
+# exactly.  "a-7" and "a-07" are two cids, so only one of them may count.
+_COUNTED_CID = re.compile(r"(.+)-([1-9][0-9]{0,14})")
+
+
+def counted_cid(cid: str) -> tuple[str, int]:
+    """
+    Split a cid of the form C{<prefix>-<counter>}, so that a store can keep
+    the counters it applied as ranges per prefix rather than each cid.
+
+    @return: the prefix and the counter, or C{("", 0)} for a cid of another
+        form, which a store remembers whole.
+    """
+    match = _COUNTED_CID.fullmatch(cid)
+    if match is None:
+        return "", 0
+    return match.group(1), int(match.group(2))
 
 
 def drawn_bytes(op: Op) -> int:
@@ -226,13 +248,20 @@ class Compactor:
     When and how often a store folds a board's log into its snapshot.
 
     A board is compacted after an append leaves its log tail at
-    C{compact_after_ops} ops or more, and after every C{clear} (whose tail
-    folds into a nearly empty snapshot).  At most one compaction runs per
-    board in this process; one asked for meanwhile runs once the current one
-    is done.  A failed compaction loses nothing (the log is left as it was)
-    and is logged; the board is not tried again for a few seconds.
+    C{compact_after_ops} ops or more, or holding more bytes than half of
+    what its visible items take (and at least C{compact_after_bytes}), and
+    after every C{clear} (whose tail folds into a nearly empty snapshot).
+    The byte rule keeps what a board holds near what it shows once strokes
+    were erased or redrawn, and, the snapshot growing with each fold,
+    compacts a board that is only drawn on a few times over its life.  At
+    most one compaction runs per board in this process; one asked for
+    meanwhile runs once the current one is done.  A failed compaction loses
+    nothing (the log is left as it was) and is logged; the board is not
+    tried again for a few seconds.
 
     @ivar compact_after_ops: the tail length that triggers a compaction.
+    @ivar compact_after_bytes: the smallest tail, in bytes, that the byte
+        rule folds, so that a small board is not compacted every few ops.
     """
 
     log = Logger()
@@ -243,6 +272,7 @@ class Compactor:
         compact_after_ops: int,
         compact: Callable[[str], "Deferred[None]"],
         describe: Callable[[], str],
+        compact_after_bytes: int = 16 * 1024,
     ) -> None:
         """
         @param compact: folds one board; its Deferred fails when it could not.
@@ -252,7 +282,12 @@ class Compactor:
             raise ValueError(
                 "compact_after_ops must be at least 1, got %r" % (compact_after_ops,)
             )
+        if compact_after_bytes < 1:
+            raise ValueError(
+                "compact_after_bytes must be at least 1, got %r" % (compact_after_bytes,)
+            )
         self.compact_after_ops = compact_after_ops
+        self.compact_after_bytes = compact_after_bytes
         self._reactor = reactor
         self._compact = compact
         self._describe = describe
@@ -262,15 +297,27 @@ class Compactor:
         self._idle_waiters: list["Deferred[None]"] = []
         self.closed = False
 
-    def after_append(self, board: str, kind: str, tail: int) -> None:
+    def due(self, kind: str, tail: int, tail_bytes: int, board_bytes: int) -> bool:
+        """
+        Whether a board whose last op was a C{kind} is due a compaction.
+
+        @param tail: how many ops the log holds past the snapshot.
+        @param tail_bytes: how many bytes those ops take as stored.
+        @param board_bytes: what the board's visible items take
+            (L{drawn_bytes} of the ops that made them).
+        """
+        if kind == "clear" or tail >= self.compact_after_ops:
+            return True
+        return tail_bytes >= self.compact_after_bytes and 2 * tail_bytes > board_bytes
+
+    def after_append(
+        self, board: str, kind: str, tail: int, tail_bytes: int = 0, board_bytes: int = 0
+    ) -> None:
         """
         Start a compaction of C{board} in the background if the op just
-        appended calls for one.
-
-        @param kind: the op's kind.
-        @param tail: how many ops the log holds past the snapshot now.
+        appended calls for one (see L{due}).
         """
-        if self.closed or (kind != "clear" and tail < self.compact_after_ops):
+        if self.closed or not self.due(kind, tail, tail_bytes, board_bytes):
             return
         if self._resting.get(board, 0.0) > self._reactor.seconds():
             return

@@ -72,7 +72,8 @@ class Appended:
     @ivar text: the op as clients receive it, with C{seq} and C{by}.
     @ivar duplicate: C{True} when the C{cid} had been applied before, within
         the dedup window: nothing was stored now, and C{seq} is the seq it
-        was given the first time (C{text} is then C{None}).
+        was given the first time, or, once that op was folded into the
+        board's snapshot, the snapshot's seq (C{text} is then C{None}).
     """
 
     seq: int
@@ -171,8 +172,14 @@ class IStore(Interface):
         applied in the order of the calls, so an C{extend} sent right after
         its C{add} never finds the item missing.  A refused op takes no seq
         and its C{cid} is not remembered.  A board whose log has grown past
-        the store's C{compact_after_ops}, or that was just cleared, is
-        compacted in the background afterwards.
+        the store's C{compact_after_ops} (or its bytes past half the
+        board's), or that was just cleared, is compacted in the background
+        afterwards.
+
+        A repeat of an op folded into the snapshot since is answered with a
+        seq at or after its own (the store need not keep each cid's seq once
+        its op left the log): what the sender needs to know is that the op
+        is in every state from that seq on.
 
         @param by: the sender's client id (it goes into the stored text
             unescaped, so it must match L{whitebrd.frames.CLIENT_ID}).

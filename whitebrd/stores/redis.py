@@ -6,21 +6,31 @@ Each board's keys carry the board id as a hash tag, so that a board lives on
 one shard however keys are spread::
 
     wb:{<board>}:meta      hash: seq (newest op), base (seq of the snapshot),
-                           points and bytes (of the visible items)
+                           points and bytes (of the visible items), tail
+                           (bytes of the log)
     wb:{<board>}:log       list: op texts with seqs base+1 .. seq
     wb:{<board>}:snap      string: the snapshot (Scene.snapshot_text)
     wb:{<board>}:items     hash: visible item id -> its point count
     wb:{<board>}:sizes     hash: visible item id -> bytes of its ops
-    wb:{<board>}:cids:<n>  hash: cid -> seq, for the n-th dedup window
+    wb:{<board>}:recent    hash: cid -> seq, for the ops in the log
+    wb:{<board>}:runs:<n>  hash: cid prefix -> the counters applied in the
+                           n-th dedup window, as ranges
+    wb:{<board>}:cids:<n>  hash: cid -> seq, in the n-th dedup window, for
+                           cids that are not <prefix>-<counter>
     wb:{<board>}:archive   list: zlib chunks of the ops merged out of the log
     wb:{<board>}:archived  list: when each archive chunk was written
     wb:{<board>}:ops       pub/sub channel: every op text, as it is appended
 
 An append is one round trip: a Lua script checks the op against the dedup
 window and the board, assigns its seq, stores it and publishes it, all
-atomically, so every daemon sees every board in one order.  The script joins
-strings; it never decodes the JSON a client drew (Lua's JSON library rounds
-floats and cannot tell C{[]} from C{{}}).
+atomically, so every daemon sees every board in one order.  The script
+joins strings; it never decodes the JSON a client drew (Lua's JSON library
+rounds floats and cannot tell C{[]} from C{{}}).
+
+Pages name their ops C{<client id>-<counter>} with a counter that only
+grows, so the cids of a dedup window fold into a few ranges per client:
+what a board holds to recognise a resent op follows its log and its number
+of people, not every op of the day.
 
 Redis must keep what it is given: run it with C{maxmemory-policy noeviction}
 (an evicted C{:log} or C{:items} key corrupts a board) and, where a
@@ -50,6 +60,7 @@ from whitebrd.stores._shared import (
     check_append,
     check_board,
     compaction,
+    counted_cid,
     drawn_bytes,
     fold,
     folded,
@@ -65,6 +76,10 @@ __all__ = ["RedisAddress", "RedisStore", "SubscriberFactory", "parse_redis_url"]
 
 _T = TypeVar("_T")
 
+# How many counter ranges a cid prefix may keep per dedup window (see
+# _APPEND_SCRIPT); a page's own run into a few at most.
+_MAX_RUNS_PER_PREFIX = 32
+
 # How long a listened board whose missing ops could not be read waits
 # before it tries again (a new message or subscription also tries again).
 _CATCH_UP_RETRY_SECONDS = 1.0
@@ -73,19 +88,65 @@ _CATCH_UP_RETRY_SECONDS = 1.0
 # of them visible, an update needs its item visible; an erase looks each id
 # up for the points and bytes it gives back.  The board's totals live in
 # :meta, an item's in :items (points) and :sizes (bytes); moving and
-# restyling change neither.
+# restyling change neither.  :meta's tail counts the bytes of the log past
+# the snapshot, for the compaction rule.
+#
+# A cid seen before is found in :recent (ops still in the log, with their
+# seq), in a window's :cids (cids that are not <prefix>-<counter>) or in a
+# window's :runs (the counters applied per prefix, as ranges
+# "lo-hi,lo-hi" in ascending order).  A counter found only in :runs was
+# folded into the snapshot, so the snapshot's seq is at or after its own.
+# A prefix whose ranges would pass ARGV[15] in number (counters far out of
+# order: only a client misbehaving on purpose) has its further cids kept
+# in :cids instead.
 _APPEND_SCRIPT = """
-local meta, log, items, cids, old_cids, sizes = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local meta, log, items, cids, old_cids = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local sizes, recent, runs, old_runs = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local cid, kind, by, rest = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local points, bytes = tonumber(ARGV[5]), tonumber(ARGV[6])
 local max_items, max_item_points = tonumber(ARGV[7]), tonumber(ARGV[8])
 local max_points, max_bytes = tonumber(ARGV[9]), tonumber(ARGV[10])
-local ttl, channel, first = tonumber(ARGV[11]), ARGV[12], 13
+local ttl, channel = tonumber(ARGV[11]), ARGV[12]
+local prefix, counter, max_runs = ARGV[13], tonumber(ARGV[14]), tonumber(ARGV[15])
+local first = 16
 local id = ARGV[first]
 
-local earlier = redis.call('HGET', cids, cid)
-if not earlier then earlier = redis.call('HGET', old_cids, cid) end
+local function in_runs(held, n)
+  if not held then return false end
+  for lo, hi in string.gmatch(held, '(%d+)-(%d+)') do
+    if n < tonumber(lo) then return false end
+    if n <= tonumber(hi) then return true end
+  end
+  return false
+end
+
+local function with_run(held, n)
+  local out, low, high, placed = {}, nil, nil, false
+  local function take(lo, hi)
+    if high and lo <= high + 1 then
+      if hi > high then high = hi end
+    else
+      if low then out[#out + 1] = string.format('%d-%d', low, high) end
+      low, high = lo, hi
+    end
+  end
+  for lo, hi in string.gmatch(held or '', '(%d+)-(%d+)') do
+    lo, hi = tonumber(lo), tonumber(hi)
+    if not placed and n < lo then take(n, n); placed = true end
+    take(lo, hi)
+  end
+  if not placed then take(n, n) end
+  out[#out + 1] = string.format('%d-%d', low, high)
+  return table.concat(out, ','), #out
+end
+
+local earlier = redis.call('HGET', recent, cid) or redis.call('HGET', cids, cid)
+  or redis.call('HGET', old_cids, cid)
 if earlier then return {1, tonumber(earlier)} end
+if counter > 0 and (in_runs(redis.call('HGET', runs, prefix), counter)
+    or in_runs(redis.call('HGET', old_runs, prefix), counter)) then
+  return {1, tonumber(redis.call('HGET', meta, 'base') or '0')}
+end
 
 if kind == 'add' then
   if redis.call('HEXISTS', items, id) == 1 then return {2, 'duplicate_id'} end
@@ -141,10 +202,20 @@ elseif kind == 'clear' then
 end
 redis.call('HSET', meta, 'points', math.max(0, total_points), 'bytes', math.max(0, total_bytes))
 
-redis.call('HSET', cids, cid, seq)
-redis.call('EXPIRE', cids, ttl)
+local tail = redis.call('HINCRBY', meta, 'tail', #text)
+
+local widened, count = nil, 0
+if counter > 0 then widened, count = with_run(redis.call('HGET', runs, prefix), counter) end
+if widened and count <= max_runs then
+  redis.call('HSET', recent, cid, seq)
+  redis.call('HSET', runs, prefix, widened)
+  redis.call('EXPIRE', runs, ttl)
+else
+  redis.call('HSET', cids, cid, seq)
+  redis.call('EXPIRE', cids, ttl)
+end
 redis.call('PUBLISH', channel, text)
-return {0, seq, seq - base}
+return {0, seq, seq - base, tail, math.max(0, total_bytes)}
 """
 
 # The board as stored: base, snapshot (or nil) and the whole log tail.
@@ -171,16 +242,28 @@ return {1, redis.call('LRANGE', KEYS[2], 0, -1),
 # Moves the ops up to seq ARGV[2] into a snapshot and an archive chunk,
 # unless another process compacted the board since it was read (its base
 # moved): the log only grows at its end, so the first ARGV[2] - ARGV[1]
-# entries are exactly the ops that were folded.  :archived holds when each
-# chunk was written (ARGV[5]); chunks older than ARGV[6] are dropped (none
-# when it is negative).  Chunks written before times were kept count from
-# now.
+# entries are exactly the ops that were folded.  Their cids leave :recent
+# (KEYS[6]; the window's :runs still knows them) and their bytes leave the
+# tail's count.  Every stored text starts {"seq":N,"by":"B","cid":"C", and
+# neither B nor C needs escaping.  :archived holds when each chunk was
+# written (ARGV[5]); chunks older than ARGV[6] are dropped (none when it is
+# negative).  Chunks written before times were kept count from now.
 _COMPACT_SCRIPT = """
 if tonumber(redis.call('HGET', KEYS[1], 'base') or '0') ~= tonumber(ARGV[1]) then
   return 0
 end
+local folded = tonumber(ARGV[2]) - tonumber(ARGV[1])
+local gone = 0
+for _, text in ipairs(redis.call('LRANGE', KEYS[2], 0, folded - 1)) do
+  gone = gone + #text
+  local cid = string.match(text, '^{"seq":%d+,"by":"[^"]*","cid":"([^"]*)"')
+  if cid then redis.call('HDEL', KEYS[6], cid) end
+end
+if redis.call('HINCRBY', KEYS[1], 'tail', -gone) < 0 then
+  redis.call('HSET', KEYS[1], 'tail', 0)
+end
 redis.call('SET', KEYS[3], ARGV[3])
-redis.call('LTRIM', KEYS[2], tonumber(ARGV[2]) - tonumber(ARGV[1]), -1)
+redis.call('LTRIM', KEYS[2], folded, -1)
 for i = 1, redis.call('LLEN', KEYS[4]) - redis.call('LLEN', KEYS[5]) do
   redis.call('LPUSH', KEYS[5], ARGV[5])
 end
@@ -306,7 +389,17 @@ def _keys(board: str) -> dict[str, str]:
     tag = "wb:{%s}:" % (board,)
     return {
         name: tag + name
-        for name in ("meta", "log", "snap", "items", "sizes", "archive", "archived", "ops")
+        for name in (
+            "meta",
+            "log",
+            "snap",
+            "items",
+            "sizes",
+            "recent",
+            "archive",
+            "archived",
+            "ops",
+        )
     }
 
 
@@ -522,6 +615,7 @@ class RedisStore(RedisLinks):
         timeout_seconds: float = 5.0,
         dedup_window_seconds: int = 86400,
         compact_after_ops: int = 1000,
+        compact_after_bytes: int = 16 * 1024,
         reconnect_max_delay_seconds: float = 1.0,
         archive_retention_seconds: float = 0.0,
         log: Optional[Logger] = None,
@@ -535,6 +629,9 @@ class RedisStore(RedisLinks):
             least; a cid is kept for one to two windows.
         @param compact_after_ops: fold a board's log into its snapshot when
             this many ops follow the snapshot (and after every C{clear}).
+        @param compact_after_bytes: fold it too once the ops after the
+            snapshot take this many bytes and more than half of what the
+            visible items take.
         @param reconnect_max_delay_seconds: the longest wait between two
             attempts to reach Redis after losing it.
         @param archive_retention_seconds: how long archive chunks are kept
@@ -565,6 +662,7 @@ class RedisStore(RedisLinks):
             compact_after_ops,
             self._compact,
             lambda: "Redis at %s" % (self.address,),
+            compact_after_bytes,
         )
         self._pool_factory: Any = None
         self._redis: Any = None
@@ -702,8 +800,8 @@ class RedisStore(RedisLinks):
         check_append(board, by, op)
         keys = _keys(board)
         bucket = int(self._reactor.seconds()) // self._window
-        cids = "wb:{%s}:cids:%d" % (board, bucket)
-        old_cids = "wb:{%s}:cids:%d" % (board, bucket - 1)
+        window = "wb:{%s}:%s:%d"
+        prefix, counter = counted_cid(op.cid)
         limits = self._limits
         args = [
             op.cid,
@@ -718,15 +816,25 @@ class RedisStore(RedisLinks):
             limits.max_bytes_per_board,
             2 * self._window,
             keys["ops"],
+            prefix,
+            counter,
+            _MAX_RUNS_PER_PREFIX,
             *op.item_ids,
+        ]
+        script_keys = [
+            keys["meta"],
+            keys["log"],
+            keys["items"],
+            window % (board, "cids", bucket),
+            window % (board, "cids", bucket - 1),
+            keys["sizes"],
+            keys["recent"],
+            window % (board, "runs", bucket),
+            window % (board, "runs", bucket - 1),
         ]
         d = self._call(
             "append to board %s" % (board,),
-            lambda redis: redis.eval(
-                _APPEND_SCRIPT,
-                [keys["meta"], keys["log"], keys["items"], cids, old_cids, keys["sizes"]],
-                args,
-            ),
+            lambda redis: redis.eval(_APPEND_SCRIPT, script_keys, args),
         )
 
         def answered(reply: list[Any]) -> Appended:
@@ -735,8 +843,8 @@ class RedisStore(RedisLinks):
                 return Appended(int(reply[1]), None, duplicate=True)
             if status == 2:
                 raise refusal(op, str(reply[1]), self._limits)
-            seq, tail = int(reply[1]), int(reply[2])
-            self._compactor.after_append(board, op.kind, tail)
+            seq, tail, tail_bytes, board_bytes = (int(n) for n in reply[1:5])
+            self._compactor.after_append(board, op.kind, tail, tail_bytes, board_bytes)
             return Appended(seq, stored_text(op.body, seq, by))
 
         return d.addCallback(answered)
@@ -1229,6 +1337,7 @@ class RedisStore(RedisLinks):
                         keys["snap"],
                         keys["archive"],
                         keys["archived"],
+                        keys["recent"],
                     ],
                     [base, seq, snapshot, chunk, "%.3f" % (now,), "%.3f" % (cutoff,)],
                 ),

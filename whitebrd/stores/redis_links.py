@@ -339,8 +339,10 @@ class RedisLinks:
     def delete(self, board: str) -> "Deferred[None]":
         check_board(board)
         bucket = int(self._reactor.seconds()) // self._window
-        names = ["meta", "log", "snap", "items", "archive", "access", "views", "times"]
-        names += ["cids:%d" % (bucket,), "cids:%d" % (bucket - 1,)]
+        names = ["meta", "log", "snap", "items", "sizes", "recent", "archive", "archived"]
+        names += ["access", "views", "times"]
+        for window in (bucket, bucket - 1):
+            names += ["cids:%d" % (window,), "runs:%d" % (window,)]
         d = self.script(
             "delete board %s" % (board,),
             _DELETE_SCRIPT,

@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS boards (
     items INTEGER NOT NULL DEFAULT 0,
     points INTEGER NOT NULL DEFAULT 0,
     bytes INTEGER NOT NULL DEFAULT 0,
+    tail INTEGER NOT NULL DEFAULT 0,
     snapshot TEXT
 );
 CREATE TABLE IF NOT EXISTS log (
@@ -105,6 +106,7 @@ CREATE TABLE IF NOT EXISTS archive (
 _ADDED_COLUMNS = [
     ("boards", "points", "INTEGER NOT NULL DEFAULT 0"),
     ("boards", "bytes", "INTEGER NOT NULL DEFAULT 0"),
+    ("boards", "tail", "INTEGER NOT NULL DEFAULT 0"),
     ("items", "bytes", "INTEGER NOT NULL DEFAULT 0"),
     ("archive", "at", "REAL"),
 ]
@@ -186,6 +188,7 @@ class SQLiteStore(SQLiteLinks):
         limits: Limits,
         dedup_window_seconds: int = 86400,
         compact_after_ops: int = 1000,
+        compact_after_bytes: int = 16 * 1024,
         archive_retention_seconds: float = 0.0,
         log: Optional[Logger] = None,
     ) -> None:
@@ -199,6 +202,9 @@ class SQLiteStore(SQLiteLinks):
             least.
         @param compact_after_ops: fold a board's log into its snapshot when
             this many ops follow the snapshot (and after every C{clear}).
+        @param compact_after_bytes: fold it too once the ops after the
+            snapshot take this many bytes and more than half of what the
+            visible items take.
         @param archive_retention_seconds: how long archive chunks are kept
             for replay, at least; older ones are dropped when the board is
             next compacted.  0 keeps them for good.
@@ -229,6 +235,7 @@ class SQLiteStore(SQLiteLinks):
             compact_after_ops,
             self._compact,
             lambda: "SQLite at %s" % (self.path,),
+            compact_after_bytes,
         )
         self._pool: Optional[adbapi.ConnectionPool] = None
         self._listeners: dict[str, list[OpListener]] = {}
@@ -321,7 +328,7 @@ class SQLiteStore(SQLiteLinks):
                 return Appended(result[1], None, duplicate=True)
             if result[0] == "refused":
                 raise refusal(op, result[1], self._limits)
-            _, seq, text, tail = result
+            _, seq, text, tail, tail_bytes, board_bytes = result
             for listener in list(self._listeners.get(board, ())):
                 try:
                     listener(seq, text)
@@ -331,7 +338,7 @@ class SQLiteStore(SQLiteLinks):
                         board=board,
                         seq=seq,
                     )
-            self._compactor.after_append(board, op.kind, tail)
+            self._compactor.after_append(board, op.kind, tail, tail_bytes, board_bytes)
             return Appended(seq, text)
 
         return d.addCallback(answered)
@@ -497,10 +504,11 @@ def _append(
         return ("duplicate", earlier[0])
 
     txn.execute(
-        "SELECT seq, base, items, points, bytes FROM boards WHERE board = ?", (board,)
+        "SELECT seq, base, items, points, bytes, tail FROM boards WHERE board = ?",
+        (board,),
     )
     row = txn.fetchone()
-    seq, base, count, points, size = row if row is not None else (0, 0, 0, 0, 0)
+    seq, base, count, points, size, tail = row if row is not None else (0,) * 6
     refused = _check(txn, board, op, limits, count)
     if refused is None and op.kind in ("add", "extend"):
         if points + op.points > limits.max_points_per_board:
@@ -515,6 +523,7 @@ def _append(
     txn.execute(
         "INSERT INTO log (board, seq, text) VALUES (?, ?, ?)", (board, seq, text)
     )
+    tail += len(text.encode("utf-8"))
     if op.kind == "add":
         txn.execute(
             "INSERT INTO items (board, id, points, bytes) VALUES (?, ?, ?, ?)",
@@ -548,10 +557,11 @@ def _append(
         txn.execute("DELETE FROM items WHERE board = ?", (board,))
         count = points = size = 0
     txn.execute(
-        "INSERT INTO boards (board, seq, items, points, bytes) VALUES (?, ?, ?, ?, ?) "
+        "INSERT INTO boards (board, seq, items, points, bytes, tail) "
+        "VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (board) DO UPDATE SET seq = excluded.seq, items = excluded.items, "
-        "points = excluded.points, bytes = excluded.bytes",
-        (board, seq, count, points, size),
+        "points = excluded.points, bytes = excluded.bytes, tail = excluded.tail",
+        (board, seq, count, points, size, tail),
     )
     txn.execute(
         "INSERT OR REPLACE INTO cids (board, cid, seq, at) VALUES (?, ?, ?, ?)",
@@ -559,7 +569,7 @@ def _append(
     )
     if prune:
         txn.execute("DELETE FROM cids WHERE at < ?", (now - window,))
-    return ("appended", seq, text, seq - base)
+    return ("appended", seq, text, seq - base, tail, size)
 
 
 def _check(txn: Any, board: str, op: Op, limits: Limits, count: int) -> Optional[str]:
@@ -691,6 +701,14 @@ def _compact(
     txn.execute(
         "INSERT INTO archive (board, first, last, chunk, at) VALUES (?, ?, ?, ?, ?)",
         (board, base + 1, seq, chunk, now),
+    )
+    txn.execute(
+        "SELECT total(length(CAST(text AS BLOB))) FROM log WHERE board = ? AND seq <= ?",
+        (board, seq),
+    )
+    (gone,) = txn.fetchone()
+    txn.execute(
+        "UPDATE boards SET tail = max(0, tail - ?) WHERE board = ?", (int(gone), board)
     )
     txn.execute("DELETE FROM log WHERE board = ? AND seq <= ?", (board, seq))
     if cutoff is not None:
