@@ -30,6 +30,8 @@ _TYPES = {
 _FAKE_STORAGE = """
 class FakeStorage {
   constructor(values = {}) { this.values = new Map(Object.entries(values)); }
+  get length() { return this.values.size; }
+  key(index) { return [...this.values.keys()][index] ?? null; }
   getItem(key) { return this.values.has(key) ? this.values.get(key) : null; }
   setItem(key, value) { this.values.set(key, String(value)); }
   removeItem(key) { this.values.delete(key); }
@@ -493,16 +495,29 @@ class SceneTests(ClientModuleTestCase):
         self.assertEqual(result, ["high", "low"])
 
 
+# The cids of each list saved under the board key "k", in key order.
+_SAVED_LISTS = """
+function saved(storage) {
+  return [...storage.values.entries()]
+    .filter(([key]) => key === "k" || /^k\\.[^.]+$/.test(key))
+    .map(([, text]) => JSON.parse(text).map((record) => record.op.cid));
+}
+"""
+
+
 class OutboxTests(ClientModuleTestCase):
     """
-    Unconfirmed ops survive a reload and are resent in order.
+    Unconfirmed ops survive a reload and are resent in order, and two tabs
+    on one board keep each other's.
     """
+
+    def run_js(self, modules: dict[str, str], body: str) -> Any:
+        return super().run_js(modules, _SAVED_LISTS + body)
 
     def test_outbox_survives_a_reload(self) -> None:
         """
         Ops kept in storage come back after a reload, in order, taken as
-        possibly sent and not shown, so that the server's confirmation
-        applies them.
+        not shown, so that the server's confirmation applies them.
         """
         result = self.run_js(
             {"o": "outbox.js"},
@@ -511,10 +526,10 @@ class OutboxTests(ClientModuleTestCase):
             const first = new o.Outbox(storage, "k");
             first.push({cid: "c-1", op: "add", item: {id: "a"}}, true);
             first.push({cid: "c-2", op: "erase", ids: ["z"]}, true);
-            first.flush();
+            first.leave();
             const second = new o.Outbox(storage, "k");
             const taken = second.take("c-1");
-            second.flush();
+            second.leave();
             const third = new o.Outbox(storage, "k");
             return [
               second.length, taken.op.cid, taken.sent, taken.applied,
@@ -524,7 +539,7 @@ class OutboxTests(ClientModuleTestCase):
             """,
         )
 
-        self.assertEqual(result, [1, "c-1", True, False, None, ["c-2"]])
+        self.assertEqual(result, [1, "c-1", False, False, None, ["c-2"]])
 
     def test_extends_drawn_offline_join_into_one_op(self) -> None:
         """
@@ -571,6 +586,174 @@ class OutboxTests(ClientModuleTestCase):
         )
 
         self.assertEqual(result, ["new"])
+
+    def test_two_tabs_on_one_board_keep_each_others_ops(self) -> None:
+        """
+        Two tabs of one browser on one board, each with unconfirmed ops,
+        saving in turn: after both reload, the next page holds every op of
+        both, oldest first.
+        """
+        result = self.run_js(
+            {"o": "outbox.js"},
+            """
+            let t = 1000;
+            const now = () => t;
+            const storage = new FakeStorage();
+            const a = new o.Outbox(storage, "k", now);
+            const b = new o.Outbox(storage, "k", now);
+            a.push({cid: "c-1", op: "clear"}, true);
+            t += 1;
+            b.push({cid: "c-2", op: "clear"}, true);
+            a.flush();
+            b.flush();
+            t += 1;
+            a.push({cid: "c-3", op: "clear"}, true);
+            a.flush();
+            t += 1;
+            b.push({cid: "c-4", op: "clear"}, true);
+            b.flush();
+            const both = saved(storage);
+            a.leave();
+            b.leave();
+            const next = new o.Outbox(storage, "k", now);
+            return [both, next.entries.map((e) => e.op.cid), saved(storage)];
+            """,
+        )
+
+        self.assertEqual(
+            result,
+            [
+                [["c-1", "c-3"], ["c-2", "c-4"]],
+                ["c-1", "c-2", "c-3", "c-4"],
+                [["c-1", "c-2", "c-3", "c-4"]],
+            ],
+        )
+
+    def test_a_closed_tabs_ops_are_adopted_once(self) -> None:
+        """
+        The ops of a tab that closed are taken up by the next page on the
+        board, and by that page only: their keys go, and a page opened
+        later finds nothing of theirs to send again.
+        """
+        result = self.run_js(
+            {"o": "outbox.js"},
+            """
+            const storage = new FakeStorage();
+            const closed = new o.Outbox(storage, "k");
+            closed.push({cid: "c-1", op: "clear"}, true);
+            closed.push({cid: "c-2", op: "erase", ids: ["z"]}, true);
+            closed.leave();
+            const keysBefore = storage.length;
+            const next = new o.Outbox(storage, "k");
+            const after = new o.Outbox(storage, "k");
+            return [keysBefore,
+                    next.entries.map((e) => [e.op.cid, e.sent, e.applied]),
+                    after.entries.length, saved(storage), storage.length];
+            """,
+        )
+
+        self.assertEqual(
+            result,
+            [1, [["c-1", False, False], ["c-2", False, False]], 0, [["c-1", "c-2"]], 3],
+        )
+
+    def test_an_op_two_closed_tabs_held_is_adopted_once(self) -> None:
+        """
+        Two pages that opened at once both adopted one list, then closed:
+        the next page holds each of its ops once, in order.
+        """
+        result = self.run_js(
+            {"o": "outbox.js"},
+            """
+            const storage = new FakeStorage();
+            const a = new o.Outbox(storage, "k", () => 1000);
+            const b = new o.Outbox(storage, "k", () => 1000);
+            for (const box of [a, b]) {
+              box.push({cid: "c-1", op: "clear"}, true);
+              box.push({cid: "c-2", op: "erase", ids: ["z"]}, true);
+              box.leave();
+            }
+            const next = new o.Outbox(storage, "k", () => 1000);
+            return next.entries.map((e) => e.op.cid);
+            """,
+        )
+
+        self.assertEqual(result, ["c-1", "c-2"])
+
+    def test_a_live_tabs_ops_are_not_adopted(self) -> None:
+        """
+        A page opening beside a live tab, or beating while it lives, leaves
+        that tab's ops alone; once the tab has been silent longer than a
+        hidden tab's slowest timers (it crashed), the live page adopts
+        them, and says so once.
+        """
+        result = self.run_js(
+            {"o": "outbox.js"},
+            """
+            let t = 1000;
+            const now = () => t;
+            const storage = new FakeStorage();
+            const live = new o.Outbox(storage, "k", now);
+            live.push({cid: "c-1", op: "clear"}, true);
+            live.flush();
+            const other = new o.Outbox(storage, "k", now);
+            let told = 0;
+            other.onAdopt(() => { told += 1; });
+            t += o.ORPHAN_AFTER_MS - 1;
+            other.beat();
+            const whileLive = [other.length, saved(storage)];
+            t += 2;
+            other.beat();
+            other.beat();
+            return [whileLive, other.entries.map((e) => e.op.cid), told,
+                    saved(storage)];
+            """,
+        )
+
+        self.assertEqual(result, [[0, [["c-1"]]], ["c-1"], 1, [["c-1"]]])
+
+    def test_a_frozen_tab_keeps_its_ops_when_taken_for_gone(self) -> None:
+        """
+        A tab frozen long enough to look gone has its list adopted; when it
+        wakes it keeps its ops and saves them again, so nothing is lost
+        whichever of the two sends them.
+        """
+        result = self.run_js(
+            {"o": "outbox.js"},
+            """
+            let t = 1000;
+            const now = () => t;
+            const storage = new FakeStorage();
+            const frozen = new o.Outbox(storage, "k", now);
+            frozen.push({cid: "c-1", op: "clear"}, true);
+            frozen.flush();
+            t += o.ORPHAN_AFTER_MS + 1;
+            const other = new o.Outbox(storage, "k", now);
+            const taken = saved(storage);
+            frozen.beat();
+            return [other.entries.map((e) => e.op.cid), taken, saved(storage)];
+            """,
+        )
+
+        self.assertEqual(result, [["c-1"], [["c-1"]], [["c-1"], ["c-1"]]])
+
+    def test_the_list_shared_by_older_pages_is_adopted(self) -> None:
+        """
+        The list a page from before keys per tab kept under the board's
+        key is taken up by the next page, and its key removed.
+        """
+        result = self.run_js(
+            {"o": "outbox.js"},
+            """
+            const storage = new FakeStorage({k: JSON.stringify([
+              {op: {cid: "c-1", op: "clear"}, at: Date.now()},
+            ])});
+            const box = new o.Outbox(storage, "k");
+            return [box.entries.map((e) => e.op.cid), storage.getItem("k")];
+            """,
+        )
+
+        self.assertEqual(result, [["c-1"], None])
 
 
 class IdentityAndReconnectTests(ClientModuleTestCase):

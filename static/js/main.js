@@ -606,9 +606,9 @@ function main() {
   });
 
   // Keep the outbox and undo across reloads, and reconnect when it makes
-  // sense.
+  // sense. The outbox left behind is taken up by the next page.
   window.addEventListener("pagehide", () => {
-    outbox.flush();
+    outbox.leave();
     history.flush();
   });
   document.addEventListener("visibilitychange", () => {
