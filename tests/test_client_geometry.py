@@ -982,6 +982,27 @@ class SyncTests(ClientModuleTestCase):
 
         self.assertEqual(result, [["me-1", "me-2"], ["p"], ["p", "q"], 0])
 
+    def test_ops_a_closed_tab_left_are_sent_by_a_live_page(self) -> None:
+        """
+        A tab on the same board closes with ops unconfirmed; the page still
+        open sends them on its next beat, and shows them once the server
+        stored them.
+        """
+        result = self.run_sync("""
+            const storage = new FakeStorage();
+            const h = harness(storage);
+            h.live();
+            const closed = new o.Outbox(storage, "k");
+            closed.push(add("me-1", "q"), true);
+            closed.leave();
+            h.outbox.beat();
+            const sent = h.socket().sent.map((f) => f.cid);
+            h.socket().receive({t: "ops", ops: [stored(1, "me", add("me-1", "q"))]});
+            return [sent, h.scene.items.map((i) => i.id), h.outbox.length];
+            """)
+
+        self.assertEqual(result, [["me-1"], ["q"], 0])
+
     def test_a_gap_in_seqs_reloads_the_board(self) -> None:
         """
         Seqs skip nothing, so an op that does not follow the one before

@@ -105,6 +105,7 @@ export class BoardSync {
       close: (event) => this._closed(event),
       state: () => this._changed(),
     });
+    this.outbox.onAdopt(() => this._adopted());
   }
 
   /** Connect, and stay connected. */
@@ -551,6 +552,17 @@ export class BoardSync {
         entry.sent = this.connection.send(opFrame(entry.op));
       }
     }
+  }
+
+  /**
+   * Ops a closed page of this board left behind joined the outbox: they go
+   * now when this page is caught up, else with the rest when it is.
+   */
+  _adopted() {
+    if (this._caughtUp && this._resendTimer === null) {
+      this._sendUnsent();
+    }
+    this._changed();
   }
 
   _sendLater() {
