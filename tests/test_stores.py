@@ -629,8 +629,8 @@ class StoreContractTests:
         """
         Strokes drawn, erased and drawn again (no clear, far fewer than
         compact_after_ops ops) do not leave a board holding much more than
-        it shows: once the log's bytes pass half of what the visible items
-        take, it is folded, and the board and its history are unchanged.
+        it shows: once the log's bytes pass half of the snapshot's, it is
+        folded, and the board and its history are unchanged.
         """
         store = self.make_store(compact_after_ops=1000, compact_after_bytes=2000)
         board = new_board()
@@ -649,6 +649,31 @@ class StoreContractTests:
             (await store.load(board)).snapshot_text(), fold(None, texts).snapshot_text()
         )
         self.assertEqual(await store.history(board), texts)
+
+    async def test_snapshot_is_folded_again_once_much_of_it_was_erased(self) -> None:
+        """
+        Erasing a third of a board with a few small ops rewrites its
+        snapshot without the erased strokes, rather than keeping them until
+        the log grows.
+        """
+        store = self.make_store(compact_after_ops=1000, compact_after_bytes=1000)
+        board = new_board()
+        pts = [float(n) for n in range(60)]
+        for n in range(9):
+            await store.append(board, BY, add("a%d" % (n,), "i%d" % (n,), pts))
+        await store.idle()
+        self.assertEqual(self.log_length(store, board), 0)
+
+        await store.append(board, BY, erase("e1", "i1"))
+        await store.append(board, BY, erase("e2", "i2"))
+        await store.idle()
+        kept = self.log_length(store, board)
+        await store.append(board, BY, erase("e3", "i3"))
+        await store.idle()
+
+        self.assertEqual((kept, self.log_length(store, board)), (2, 0))
+        scene = await store.load(board)
+        self.assertEqual(len(scene.items()), 6)
 
     async def test_board_cleared_and_redrawn_keeps_a_small_log(self) -> None:
         """

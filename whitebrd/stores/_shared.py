@@ -9,6 +9,7 @@ a worker thread alike.
 
 import re
 import zlib
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional, TypeVar
 
 from twisted.internet.defer import Deferred, fail, succeed
@@ -23,6 +24,7 @@ from whitebrd.scene import Scene
 
 __all__ = [
     "Compactor",
+    "Held",
     "check_append",
     "check_board",
     "compaction",
@@ -243,21 +245,40 @@ def unpack_chunk(chunk: "bytes | str") -> list[str]:
     return data.split("\n") if data else []
 
 
+@dataclass(frozen=True)
+class Held:
+    """
+    What a board holds, in bytes, for the compaction rule.
+
+    @ivar tail: the ops of the log past the snapshot, as stored.
+    @ivar snapshot: the snapshot's text.
+    @ivar drawn: what the visible items take (L{drawn_bytes} of the ops
+        that made them).
+    @ivar erased: what the items erased since the last fold took, alike.
+    """
+
+    tail: int
+    snapshot: int
+    drawn: int
+    erased: int
+
+
 class Compactor:
     """
     When and how often a store folds a board's log into its snapshot.
 
     A board is compacted after an append leaves its log tail at
-    C{compact_after_ops} ops or more, or holding more bytes than half of
-    what its visible items take (and at least C{compact_after_bytes}), and
-    after every C{clear} (whose tail folds into a nearly empty snapshot).
-    The byte rule keeps what a board holds near what it shows once strokes
-    were erased or redrawn, and, the snapshot growing with each fold,
-    compacts a board that is only drawn on a few times over its life.  At
-    most one compaction runs per board in this process; one asked for
-    meanwhile runs once the current one is done.  A failed compaction loses
-    nothing (the log is left as it was) and is logged; the board is not
-    tried again for a few seconds.
+    C{compact_after_ops} ops or more, after every C{clear} (whose tail
+    folds into a nearly empty snapshot), and, once the board holds
+    C{compact_after_bytes} or more, when its log passes half the size of
+    its snapshot or a quarter of what was drawn on it at the last fold has
+    been erased since.  The byte rules keep what a board holds within
+    about one and a half times what it shows, while the snapshot, growing
+    with each fold, makes a board that is only drawn on be folded a few
+    times over its life.  At most one compaction runs per board in this
+    process; one asked for meanwhile runs once the current one is done.  A
+    failed compaction loses nothing (the log is left as it was) and is
+    logged; the board is not tried again for a few seconds.
 
     @ivar compact_after_ops: the tail length that triggers a compaction.
     @ivar compact_after_bytes: the smallest tail, in bytes, that the byte
@@ -272,7 +293,7 @@ class Compactor:
         compact_after_ops: int,
         compact: Callable[[str], "Deferred[None]"],
         describe: Callable[[], str],
-        compact_after_bytes: int = 16 * 1024,
+        compact_after_bytes: int = 8 * 1024,
     ) -> None:
         """
         @param compact: folds one board; its Deferred fails when it could not.
@@ -297,27 +318,25 @@ class Compactor:
         self._idle_waiters: list["Deferred[None]"] = []
         self.closed = False
 
-    def due(self, kind: str, tail: int, tail_bytes: int, board_bytes: int) -> bool:
+    def due(self, kind: str, tail: int, held: Held) -> bool:
         """
         Whether a board whose last op was a C{kind} is due a compaction.
 
         @param tail: how many ops the log holds past the snapshot.
-        @param tail_bytes: how many bytes those ops take as stored.
-        @param board_bytes: what the board's visible items take
-            (L{drawn_bytes} of the ops that made them).
+        @param held: the board's sizes after that op.
         """
         if kind == "clear" or tail >= self.compact_after_ops:
             return True
-        return tail_bytes >= self.compact_after_bytes and 2 * tail_bytes > board_bytes
+        if held.tail + held.snapshot < self.compact_after_bytes:
+            return False
+        return 2 * held.tail > held.snapshot or 3 * held.erased > held.drawn
 
-    def after_append(
-        self, board: str, kind: str, tail: int, tail_bytes: int = 0, board_bytes: int = 0
-    ) -> None:
+    def after_append(self, board: str, kind: str, tail: int, held: Held) -> None:
         """
         Start a compaction of C{board} in the background if the op just
         appended calls for one (see L{due}).
         """
-        if self.closed or not self.due(kind, tail, tail_bytes, board_bytes):
+        if self.closed or not self.due(kind, tail, held):
             return
         if self._resting.get(board, 0.0) > self._reactor.seconds():
             return

@@ -6,8 +6,9 @@ Each board's keys carry the board id as a hash tag, so that a board lives on
 one shard however keys are spread::
 
     wb:{<board>}:meta      hash: seq (newest op), base (seq of the snapshot),
-                           points and bytes (of the visible items), tail
-                           (bytes of the log)
+                           points and bytes (of the visible items), tail,
+                           snap and erased (bytes of the log, the snapshot
+                           and what was erased since it was made)
     wb:{<board>}:log       list: op texts with seqs base+1 .. seq
     wb:{<board>}:snap      string: the snapshot (Scene.snapshot_text)
     wb:{<board>}:items     hash: visible item id -> its point count
@@ -57,6 +58,7 @@ from whitebrd.limits import Limits
 from whitebrd.scene import Scene
 from whitebrd.stores._shared import (
     Compactor,
+    Held,
     check_append,
     check_board,
     compaction,
@@ -88,8 +90,8 @@ _CATCH_UP_RETRY_SECONDS = 1.0
 # of them visible, an update needs its item visible; an erase looks each id
 # up for the points and bytes it gives back.  The board's totals live in
 # :meta, an item's in :items (points) and :sizes (bytes); moving and
-# restyling change neither.  :meta's tail counts the bytes of the log past
-# the snapshot, for the compaction rule.
+# restyling change neither.  :meta's tail, snap and erased count bytes for
+# the compaction rule (see Compactor).
 #
 # A cid seen before is found in :recent (ops still in the log, with their
 # seq), in a window's :cids (cids that are not <prefix>-<counter>) or in a
@@ -187,15 +189,18 @@ elseif kind == 'extend' then
   redis.call('HINCRBY', sizes, id, bytes)
   total_points, total_bytes = total_points + points, total_bytes + bytes
 elseif kind == 'erase' then
+  local erased = 0
   for i = first, #ARGV do
     local held = redis.call('HGET', items, ARGV[i])
     if held then
       total_points = total_points - tonumber(held)
-      total_bytes = total_bytes - tonumber(redis.call('HGET', sizes, ARGV[i]) or '0')
+      erased = erased + tonumber(redis.call('HGET', sizes, ARGV[i]) or '0')
       redis.call('HDEL', items, ARGV[i])
       redis.call('HDEL', sizes, ARGV[i])
     end
   end
+  total_bytes = total_bytes - erased
+  redis.call('HINCRBY', meta, 'erased', erased)
 elseif kind == 'clear' then
   redis.call('DEL', items, sizes)
   total_points, total_bytes = 0, 0
@@ -215,7 +220,9 @@ else
   redis.call('EXPIRE', cids, ttl)
 end
 redis.call('PUBLISH', channel, text)
-return {0, seq, seq - base, tail, math.max(0, total_bytes)}
+local snapshot = tonumber(redis.call('HGET', meta, 'snap') or '0')
+local erased = tonumber(redis.call('HGET', meta, 'erased') or '0')
+return {0, seq, seq - base, tail, snapshot, math.max(0, total_bytes), erased}
 """
 
 # The board as stored: base, snapshot (or nil) and the whole log tail.
@@ -263,6 +270,7 @@ if redis.call('HINCRBY', KEYS[1], 'tail', -gone) < 0 then
   redis.call('HSET', KEYS[1], 'tail', 0)
 end
 redis.call('SET', KEYS[3], ARGV[3])
+redis.call('HSET', KEYS[1], 'snap', #ARGV[3], 'erased', 0)
 redis.call('LTRIM', KEYS[2], folded, -1)
 for i = 1, redis.call('LLEN', KEYS[4]) - redis.call('LLEN', KEYS[5]) do
   redis.call('LPUSH', KEYS[5], ARGV[5])
@@ -615,7 +623,7 @@ class RedisStore(RedisLinks):
         timeout_seconds: float = 5.0,
         dedup_window_seconds: int = 86400,
         compact_after_ops: int = 1000,
-        compact_after_bytes: int = 16 * 1024,
+        compact_after_bytes: int = 8 * 1024,
         reconnect_max_delay_seconds: float = 1.0,
         archive_retention_seconds: float = 0.0,
         log: Optional[Logger] = None,
@@ -629,9 +637,9 @@ class RedisStore(RedisLinks):
             least; a cid is kept for one to two windows.
         @param compact_after_ops: fold a board's log into its snapshot when
             this many ops follow the snapshot (and after every C{clear}).
-        @param compact_after_bytes: fold it too once the ops after the
-            snapshot take this many bytes and more than half of what the
-            visible items take.
+        @param compact_after_bytes: fold it too, once it holds this many
+            bytes, when its log outgrows half its snapshot or erased strokes
+            swell the snapshot (see L{Compactor}).
         @param reconnect_max_delay_seconds: the longest wait between two
             attempts to reach Redis after losing it.
         @param archive_retention_seconds: how long archive chunks are kept
@@ -843,8 +851,9 @@ class RedisStore(RedisLinks):
                 return Appended(int(reply[1]), None, duplicate=True)
             if status == 2:
                 raise refusal(op, str(reply[1]), self._limits)
-            seq, tail, tail_bytes, board_bytes = (int(n) for n in reply[1:5])
-            self._compactor.after_append(board, op.kind, tail, tail_bytes, board_bytes)
+            seq, tail = int(reply[1]), int(reply[2])
+            held = Held(*(int(n) for n in reply[3:7]))
+            self._compactor.after_append(board, op.kind, tail, held)
             return Appended(seq, stored_text(op.body, seq, by))
 
         return d.addCallback(answered)

@@ -6,7 +6,8 @@ The file holds five tables for drawings (and four for links, see
 L{whitebrd.stores.sqlite_links})::
 
     boards   (board, seq, base, items, points,    a row per board drawn on
-              bytes, snapshot)
+              bytes, tail, snapshot_bytes,
+              erased, snapshot)
     log      (board, seq, text)                   ops base+1 .. seq
     items    (board, id, points, bytes)           visible items, for checks
     cids     (board, cid, seq, at)                recent cids, pruned at times
@@ -41,6 +42,7 @@ from whitebrd.limits import Limits
 from whitebrd.scene import Scene
 from whitebrd.stores._shared import (
     Compactor,
+    Held,
     check_append,
     check_board,
     compaction,
@@ -67,6 +69,8 @@ CREATE TABLE IF NOT EXISTS boards (
     points INTEGER NOT NULL DEFAULT 0,
     bytes INTEGER NOT NULL DEFAULT 0,
     tail INTEGER NOT NULL DEFAULT 0,
+    snapshot_bytes INTEGER NOT NULL DEFAULT 0,
+    erased INTEGER NOT NULL DEFAULT 0,
     snapshot TEXT
 );
 CREATE TABLE IF NOT EXISTS log (
@@ -107,6 +111,8 @@ _ADDED_COLUMNS = [
     ("boards", "points", "INTEGER NOT NULL DEFAULT 0"),
     ("boards", "bytes", "INTEGER NOT NULL DEFAULT 0"),
     ("boards", "tail", "INTEGER NOT NULL DEFAULT 0"),
+    ("boards", "snapshot_bytes", "INTEGER NOT NULL DEFAULT 0"),
+    ("boards", "erased", "INTEGER NOT NULL DEFAULT 0"),
     ("items", "bytes", "INTEGER NOT NULL DEFAULT 0"),
     ("archive", "at", "REAL"),
 ]
@@ -188,7 +194,7 @@ class SQLiteStore(SQLiteLinks):
         limits: Limits,
         dedup_window_seconds: int = 86400,
         compact_after_ops: int = 1000,
-        compact_after_bytes: int = 16 * 1024,
+        compact_after_bytes: int = 8 * 1024,
         archive_retention_seconds: float = 0.0,
         log: Optional[Logger] = None,
     ) -> None:
@@ -202,9 +208,9 @@ class SQLiteStore(SQLiteLinks):
             least.
         @param compact_after_ops: fold a board's log into its snapshot when
             this many ops follow the snapshot (and after every C{clear}).
-        @param compact_after_bytes: fold it too once the ops after the
-            snapshot take this many bytes and more than half of what the
-            visible items take.
+        @param compact_after_bytes: fold it too, once it holds this many
+            bytes, when its log outgrows half its snapshot or erased strokes
+            swell the snapshot (see L{Compactor}).
         @param archive_retention_seconds: how long archive chunks are kept
             for replay, at least; older ones are dropped when the board is
             next compacted.  0 keeps them for good.
@@ -328,7 +334,7 @@ class SQLiteStore(SQLiteLinks):
                 return Appended(result[1], None, duplicate=True)
             if result[0] == "refused":
                 raise refusal(op, result[1], self._limits)
-            _, seq, text, tail, tail_bytes, board_bytes = result
+            _, seq, text, tail, held = result
             for listener in list(self._listeners.get(board, ())):
                 try:
                     listener(seq, text)
@@ -338,7 +344,7 @@ class SQLiteStore(SQLiteLinks):
                         board=board,
                         seq=seq,
                     )
-            self._compactor.after_append(board, op.kind, tail, tail_bytes, board_bytes)
+            self._compactor.after_append(board, op.kind, tail, held)
             return Appended(seq, text)
 
         return d.addCallback(answered)
@@ -504,11 +510,12 @@ def _append(
         return ("duplicate", earlier[0])
 
     txn.execute(
-        "SELECT seq, base, items, points, bytes, tail FROM boards WHERE board = ?",
+        "SELECT seq, base, items, points, bytes, tail, snapshot_bytes, erased "
+        "FROM boards WHERE board = ?",
         (board,),
     )
     row = txn.fetchone()
-    seq, base, count, points, size, tail = row if row is not None else (0,) * 6
+    seq, base, count, points, size, tail, snapshot, erased = row or (0,) * 8
     refused = _check(txn, board, op, limits, count)
     if refused is None and op.kind in ("add", "extend"):
         if points + op.points > limits.max_points_per_board:
@@ -553,15 +560,17 @@ def _append(
             count -= gone
             points = max(0, points - int(gone_points))
             size = max(0, size - int(gone_bytes))
+            erased += int(gone_bytes)
     elif op.kind == "clear":
         txn.execute("DELETE FROM items WHERE board = ?", (board,))
         count = points = size = 0
     txn.execute(
-        "INSERT INTO boards (board, seq, items, points, bytes, tail) "
-        "VALUES (?, ?, ?, ?, ?, ?) "
+        "INSERT INTO boards (board, seq, items, points, bytes, tail, erased) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (board) DO UPDATE SET seq = excluded.seq, items = excluded.items, "
-        "points = excluded.points, bytes = excluded.bytes, tail = excluded.tail",
-        (board, seq, count, points, size, tail),
+        "points = excluded.points, bytes = excluded.bytes, tail = excluded.tail, "
+        "erased = excluded.erased",
+        (board, seq, count, points, size, tail, erased),
     )
     txn.execute(
         "INSERT OR REPLACE INTO cids (board, cid, seq, at) VALUES (?, ?, ?, ?)",
@@ -569,7 +578,7 @@ def _append(
     )
     if prune:
         txn.execute("DELETE FROM cids WHERE at < ?", (now - window,))
-    return ("appended", seq, text, seq - base, tail, size)
+    return ("appended", seq, text, seq - base, Held(tail, snapshot, size, erased))
 
 
 def _check(txn: Any, board: str, op: Op, limits: Limits, count: int) -> Optional[str]:
@@ -693,8 +702,9 @@ def _compact(
     """
     txn.execute("BEGIN IMMEDIATE")
     txn.execute(
-        "UPDATE boards SET snapshot = ?, base = ? WHERE board = ? AND base = ?",
-        (snapshot, seq, board, base),
+        "UPDATE boards SET snapshot = ?, snapshot_bytes = ?, erased = 0, base = ? "
+        "WHERE board = ? AND base = ?",
+        (snapshot, len(snapshot.encode("utf-8")), seq, board, base),
     )
     if txn.rowcount != 1:
         return
