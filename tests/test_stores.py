@@ -10,6 +10,7 @@ uses board ids of its own, so nothing is flushed between tests.
 
 import json
 import os
+import random
 import sqlite3
 import subprocess
 import sys
@@ -301,6 +302,27 @@ class StoreContractTests:
         scene = await store.load(board)
         moved = next(item for item in scene.items() if item["id"] == "base")
         self.assertEqual(moved["pts"], [49, 48, 59, 58])
+
+    async def test_scattered_counters_are_told_apart_from_repeats(self) -> None:
+        """
+        Counters of two pages in a random order, many sent several times,
+        with folds in between: an op is a repeat exactly when its cid was
+        applied before, whatever runs of counters that leaves.
+        """
+        store, board = self.make_store(compact_after_ops=7), new_board()
+        await store.append(board, BY, add("base", "i0"))
+        shuffle = random.Random(20261204)
+        sent = [(shuffle.choice((BY, OTHER)), shuffle.randint(1, 90)) for _ in range(400)]
+        repeats = []
+        for by, n in sent:
+            appended = await store.append(board, by, move("%s-%d" % (by, n), 1, 0, "i0"))
+            repeats.append(appended.duplicate)
+            if n % 10 == 0:
+                await store.idle()
+
+        self.assertEqual(repeats, [cid in sent[:k] for k, cid in enumerate(sent)])
+        scene = await store.load(board)
+        self.assertEqual(scene.items()[0]["pts"][0], len(set(sent)))
 
     async def test_cids_are_forgotten_after_the_dedup_window(self) -> None:
         """
