@@ -24,11 +24,14 @@ from twisted.logger import Logger
 from twisted.trial.unittest import TestCase
 from zope.interface.verify import verifyObject
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.redis_server import RedisServer, shared_redis
 from whitebrd.frames import Op, OpError, OpFrame, dumps, parse_frame
 from whitebrd.limits import Limits
 from whitebrd.stores import Appended, IStore, StoreUnavailable
-from whitebrd.stores._shared import fold, seq_of
+from whitebrd.stores._shared import fold, runs_hold, runs_with, seq_of
 from whitebrd.stores.redis import RedisAddress, RedisStore, parse_redis_url
 from whitebrd.stores.sqlite import SQLiteStore
 
@@ -700,20 +703,25 @@ class StoreContractTests:
     async def test_board_cleared_and_redrawn_keeps_a_small_log(self) -> None:
         """
         A board cleared and drawn on again and again (a classroom's) opens
-        as fast as a new one: every clear folds its log away.
+        as fast as a new one: every clear folds its log away, and what
+        recognises its person's resent ops is one range of counters.
         """
         store, board = self.make_store(), new_board()
         for round in range(15):
             for n in range(3):
-                await store.append(board, BY, add("r%d-%d" % (round, n), "i%d" % (n,)))
-            await store.append(board, BY, clear("r%d-clear" % (round,)))
+                cid = "%s-%d" % (BY, 4 * round + n + 1)
+                await store.append(board, BY, add(cid, "i%d" % (n,)))
+            await store.append(board, BY, clear("%s-%d" % (BY, 4 * round + 4)))
             await store.idle()
 
         scene = await store.load(board)
+        again = await store.append(board, BY, add("%s-7" % (BY,), "i7"))
 
         self.assertEqual((scene.seq, scene.items()), (60, []))
         self.assertEqual(self.log_length(store, board), 0)
         self.assertEqual(len(await store.history(board)), 60)
+        self.assertEqual(self.cids_remembered(store, board), 1)
+        self.assertEqual((again.duplicate, again.seq), (True, 60))
 
     async def test_listeners_receive_every_op_in_seq_order(self) -> None:
         """
@@ -792,6 +800,29 @@ class StoreContractTests:
         await self.assertFailure(
             store.append(new_board(), BY, add("c1", "i1")), StoreUnavailable
         )
+
+
+class CounterRunsTests(TestCase):
+    """
+    The ranges of counters a store keeps per cid prefix.
+    """
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.integers(min_value=1, max_value=10**15 - 1) | st.integers(1, 40)))
+    def test_runs_hold_exactly_the_counters_added(self, counters: list[int]) -> None:
+        """
+        Whatever the order, the ranges hold every counter added and no
+        other, as the fewest ranges that can.
+        """
+        runs, count = "", 0
+        for counter in counters:
+            runs, count = runs_with(runs, counter)
+        added = set(counters)
+        probes = added | {n + 1 for n in added} | {n - 1 for n in added} | {1}
+
+        self.assertEqual({n for n in probes if runs_hold(runs, n)}, added)
+        self.assertEqual(count, len({n for n in added if n - 1 not in added}))
+        self.assertEqual(count, len(runs.split(",")) if runs else 0)
 
 
 class RedisStoreTests(StoreContractTests, TestCase):
@@ -1064,7 +1095,13 @@ class SQLiteStoreTests(StoreContractTests, TestCase):
         return int(self._query("SELECT COUNT(*) FROM log WHERE board = ?", board))
 
     def cids_remembered(self, store: SQLiteStore, board: str) -> int:
-        return int(self._query("SELECT COUNT(*) FROM cids WHERE board = ?", board))
+        return int(
+            self._query(
+                "SELECT (SELECT COUNT(*) FROM cids WHERE board = ?1)"
+                " + (SELECT COUNT(*) FROM runs WHERE board = ?1)",
+                board,
+            )
+        )
 
     def holds(self, store: SQLiteStore, board: str) -> bool:
         return bool(

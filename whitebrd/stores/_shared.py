@@ -25,6 +25,7 @@ from whitebrd.scene import Scene
 __all__ = [
     "Compactor",
     "Held",
+    "MAX_RUNS_PER_PREFIX",
     "check_append",
     "check_board",
     "compaction",
@@ -34,6 +35,8 @@ __all__ = [
     "folded",
     "pack_chunk",
     "refusal",
+    "runs_hold",
+    "runs_with",
     "seq_of",
     "unpack_chunk",
 ]
@@ -98,6 +101,44 @@ def counted_cid(cid: str) -> tuple[str, int]:
     if match is None:
         return "", 0
     return match.group(1), int(match.group(2))
+
+
+# How many ranges of counters a cid prefix may keep per dedup window; a
+# page's own run into a few at most, and the cids of a client scattering
+# its counters on purpose are kept whole past this.
+MAX_RUNS_PER_PREFIX = 32
+
+
+def runs_hold(runs: Optional[str], counter: int) -> bool:
+    """
+    Whether C{counter} is in C{runs}, counter ranges as the stores keep
+    them: C{"lo-hi,lo-hi"}, ascending, neither overlapping nor touching.
+    The Redis append script does the same in Lua.
+    """
+    for run in (runs or "").split(","):
+        if run:
+            low, _, high = run.partition("-")
+            if counter < int(low):
+                return False
+            if counter <= int(high):
+                return True
+    return False
+
+
+def runs_with(runs: Optional[str], counter: int) -> tuple[str, int]:
+    """
+    C{runs} with C{counter} added, joined to the ranges it touches.
+
+    @return: the new ranges and how many there are.
+    """
+    merged: list[list[int]] = []
+    pairs = [tuple(map(int, run.split("-"))) for run in (runs or "").split(",") if run]
+    for low, high in sorted(pairs + [(counter, counter)]):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    return ",".join("%d-%d" % (low, high) for low, high in merged), len(merged)
 
 
 def drawn_bytes(op: Op) -> int:

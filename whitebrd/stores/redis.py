@@ -57,6 +57,7 @@ from whitebrd.frames import Op, stored_text
 from whitebrd.limits import Limits
 from whitebrd.scene import Scene
 from whitebrd.stores._shared import (
+    MAX_RUNS_PER_PREFIX,
     Compactor,
     Held,
     check_append,
@@ -78,10 +79,6 @@ __all__ = ["RedisAddress", "RedisStore", "SubscriberFactory", "parse_redis_url"]
 
 _T = TypeVar("_T")
 
-# How many counter ranges a cid prefix may keep per dedup window (see
-# _APPEND_SCRIPT); a page's own run into a few at most.
-_MAX_RUNS_PER_PREFIX = 32
-
 # How long a listened board whose missing ops could not be read waits
 # before it tries again (a new message or subscription also tries again).
 _CATCH_UP_RETRY_SECONDS = 1.0
@@ -96,7 +93,7 @@ _CATCH_UP_RETRY_SECONDS = 1.0
 # A cid seen before is found in :recent (ops still in the log, with their
 # seq), in a window's :cids (cids that are not <prefix>-<counter>) or in a
 # window's :runs (the counters applied per prefix, as ranges
-# "lo-hi,lo-hi" in ascending order).  A counter found only in :runs was
+# "lo-hi,lo-hi" in ascending order, as _shared.runs_with makes them).  A counter found only in :runs was
 # folded into the snapshot, so the snapshot's seq is at or after its own.
 # A prefix whose ranges would pass ARGV[15] in number (counters far out of
 # order: only a client misbehaving on purpose) has its further cids kept
@@ -826,7 +823,7 @@ class RedisStore(RedisLinks):
             keys["ops"],
             prefix,
             counter,
-            _MAX_RUNS_PER_PREFIX,
+            MAX_RUNS_PER_PREFIX,
             *op.item_ids,
         ]
         script_keys = [

@@ -2,7 +2,7 @@
 """
 Boards in an embedded SQLite file, for one daemon with no Redis.
 
-The file holds five tables for drawings (and four for links, see
+The file holds six tables for drawings (and four for links, see
 L{whitebrd.stores.sqlite_links})::
 
     boards   (board, seq, base, items, points,    a row per board drawn on
@@ -10,7 +10,11 @@ L{whitebrd.stores.sqlite_links})::
               erased, snapshot)
     log      (board, seq, text)                   ops base+1 .. seq
     items    (board, id, points, bytes)           visible items, for checks
-    cids     (board, cid, seq, at)                recent cids, pruned at times
+    cids     (board, cid, seq, at, whole)         cids of the ops in the log
+                                                  (whole 0), and of the window
+                                                  when not <prefix>-<counter>
+    runs     (board, prefix, window, ranges)      counters applied per prefix
+                                                  in each dedup window
     archive  (board, first, last, chunk, at)      zlib chunks of merged ops
 
 Each append is one transaction doing the checks the Redis script does, so
@@ -41,15 +45,19 @@ from whitebrd.frames import Op, stored_text
 from whitebrd.limits import Limits
 from whitebrd.scene import Scene
 from whitebrd.stores._shared import (
+    MAX_RUNS_PER_PREFIX,
     Compactor,
     Held,
     check_append,
     check_board,
     compaction,
+    counted_cid,
     drawn_bytes,
     fold,
     folded,
     refusal,
+    runs_hold,
+    runs_with,
     seq_of,
     unpack_chunk,
 )
@@ -91,9 +99,17 @@ CREATE TABLE IF NOT EXISTS cids (
     cid TEXT NOT NULL,
     seq INTEGER NOT NULL,
     at REAL NOT NULL,
+    whole INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (board, cid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS cids_at ON cids (at);
+CREATE TABLE IF NOT EXISTS runs (
+    board TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    window INTEGER NOT NULL,
+    ranges TEXT NOT NULL,
+    PRIMARY KEY (board, prefix, window)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS archive (
     board TEXT NOT NULL,
     first INTEGER NOT NULL,
@@ -113,6 +129,7 @@ _ADDED_COLUMNS = [
     ("boards", "tail", "INTEGER NOT NULL DEFAULT 0"),
     ("boards", "snapshot_bytes", "INTEGER NOT NULL DEFAULT 0"),
     ("boards", "erased", "INTEGER NOT NULL DEFAULT 0"),
+    ("cids", "whole", "INTEGER NOT NULL DEFAULT 1"),
     ("items", "bytes", "INTEGER NOT NULL DEFAULT 0"),
     ("archive", "at", "REAL"),
 ]
@@ -502,7 +519,7 @@ def _append(
 ) -> tuple[Any, ...]:
     txn.execute("BEGIN IMMEDIATE")
     txn.execute(
-        "SELECT seq FROM cids WHERE board = ? AND cid = ? AND at >= ?",
+        "SELECT seq FROM cids WHERE board = ? AND cid = ? AND (whole = 0 OR at >= ?)",
         (board, op.cid, now - window),
     )
     earlier = txn.fetchone()
@@ -516,6 +533,19 @@ def _append(
     )
     row = txn.fetchone()
     seq, base, count, points, size, tail, snapshot, erased = row or (0,) * 8
+    prefix, counter = counted_cid(op.cid)
+    bucket = int(now // window)
+    runs: dict[int, str] = {}
+    if counter:
+        txn.execute(
+            "SELECT window, ranges FROM runs WHERE board = ? AND prefix = ? "
+            "AND window IN (?, ?)",
+            (board, prefix, bucket, bucket - 1),
+        )
+        runs = dict(txn.fetchall())
+        if any(runs_hold(held, counter) for held in runs.values()):
+            # Folded since: the snapshot's seq is at or after its own.
+            return ("duplicate", base)
     refused = _check(txn, board, op, limits, count)
     if refused is None and op.kind in ("add", "extend"):
         if points + op.points > limits.max_points_per_board:
@@ -572,12 +602,23 @@ def _append(
         "erased = excluded.erased",
         (board, seq, count, points, size, tail, erased),
     )
+    whole = True
+    if counter:
+        widened, count = runs_with(runs.get(bucket), counter)
+        if count <= MAX_RUNS_PER_PREFIX:
+            txn.execute(
+                "INSERT OR REPLACE INTO runs (board, prefix, window, ranges) "
+                "VALUES (?, ?, ?, ?)",
+                (board, prefix, bucket, widened),
+            )
+            whole = False
     txn.execute(
-        "INSERT OR REPLACE INTO cids (board, cid, seq, at) VALUES (?, ?, ?, ?)",
-        (board, op.cid, seq, now),
+        "INSERT OR REPLACE INTO cids (board, cid, seq, at, whole) VALUES (?, ?, ?, ?, ?)",
+        (board, op.cid, seq, now, int(whole)),
     )
     if prune:
-        txn.execute("DELETE FROM cids WHERE at < ?", (now - window,))
+        txn.execute("DELETE FROM cids WHERE whole = 1 AND at < ?", (now - window,))
+        txn.execute("DELETE FROM runs WHERE window < ?", (bucket - 1,))
     return ("appended", seq, text, seq - base, Held(tail, snapshot, size, erased))
 
 
@@ -721,6 +762,7 @@ def _compact(
         "UPDATE boards SET tail = max(0, tail - ?) WHERE board = ?", (int(gone), board)
     )
     txn.execute("DELETE FROM log WHERE board = ? AND seq <= ?", (board, seq))
+    txn.execute("DELETE FROM cids WHERE board = ? AND whole = 0 AND seq <= ?", (board, seq))
     if cutoff is not None:
         txn.execute("DELETE FROM archive WHERE board = ? AND at < ?", (board, cutoff))
 

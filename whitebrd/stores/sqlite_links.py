@@ -330,6 +330,7 @@ def _delete(txn: Any, board: str) -> None:
         "log",
         "items",
         "cids",
+        "runs",
         "archive",
         "access",
         "views",
