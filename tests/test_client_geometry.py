@@ -763,25 +763,41 @@ class IdentityAndReconnectTests(ClientModuleTestCase):
 
     def test_client_id_is_kept_and_cids_never_repeat(self) -> None:
         """
-        A browser keeps its client id across reloads, and its cids keep
-        counting up, so the server never takes a new op for a retry.
+        A browser keeps its client id across reloads; its cids never
+        repeat, between two tabs making them in turn nor after a reload,
+        and each page's count up from 1 after a prefix of its own.
         """
         result = self.run_js(
             {"i": "identity.js"},
             """
             const storage = new FakeStorage();
+            storage.setItem("whitebrd.cid", "41");
             const first = new i.Identity(storage);
-            const cids = [first.nextCid(), first.nextCid()];
             const second = new i.Identity(storage);
-            cids.push(second.nextCid());
-            return [first.clientId, second.clientId, cids, i.newItemId()];
+            const cids = [];
+            for (let n = 0; n < 3; n++) {
+              cids.push([first.nextCid(), second.nextCid()]);
+            }
+            const reloaded = new i.Identity(storage);
+            return [first.clientId, second.clientId, reloaded.clientId,
+                    first.pageId, second.pageId, reloaded.pageId,
+                    cids, reloaded.nextCid(), storage.getItem("whitebrd.cid"),
+                    i.newItemId()];
             """,
         )
 
-        first, second, cids, item_id = result
-        self.assertRegex(first, r"^[A-Za-z0-9_-]{16,22}$")
-        self.assertEqual(second, first)
-        self.assertEqual(cids, [first + "-1", first + "-2", first + "-3"])
+        client, second, reloaded, *pages = result[:6]
+        cids, after_reload, retired, item_id = result[6:]
+        self.assertRegex(client, r"^[A-Za-z0-9_-]{16,22}$")
+        self.assertEqual((second, reloaded), (client, client))
+        self.assertEqual(len(set(pages)), 3)
+        self.assertEqual(
+            cids,
+            [["%s.%s-%d" % (client, page, n) for page in pages[:2]] for n in (1, 2, 3)],
+        )
+        self.assertEqual(after_reload, "%s.%s-1" % (client, pages[2]))
+        self.assertRegex(after_reload, r"^[A-Za-z0-9_.:-]{1,80}$")
+        self.assertIsNone(retired)
         self.assertRegex(item_id, r"^[A-Za-z0-9_-]{12,40}$")
 
     def test_reconnection_backs_off_from_half_a_second_to_five(self) -> None:

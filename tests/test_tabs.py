@@ -7,7 +7,33 @@ other's unconfirmed ops (C{static/js/outbox.js}).
 import json
 from collections import Counter
 
+from tests.support import UNLIMITED
 from tests.test_browser import BLUE, RED, WAVE, ZIGZAG, BoardPage, BrowserTestCase
+
+# Short pen strokes drawn by script, as fast as a page takes pointer
+# events: two tabs doing it at once make ops in the same milliseconds.
+_DRAW_STROKES = """async ([count, top]) => {
+  const board = document.getElementById("board");
+  const box = board.getBoundingClientRect();
+  const pointer = (type, x, y) => board.dispatchEvent(new PointerEvent(type, {
+    pointerId: 1, pointerType: "mouse", isPrimary: true, bubbles: true,
+    button: 0, buttons: type === "pointerup" ? 0 : 1,
+    clientX: box.left + x, clientY: box.top + y,
+  }));
+  const pause = (ms) => new Promise((done) => setTimeout(done, ms));
+  for (let n = 0; n < count; n++) {
+    const x = 20 + Math.floor(n / 10) * 40, y = top + (n % 10) * 12;
+    pointer("pointerdown", x, y);
+    await pause(2);
+    pointer("pointermove", x + 10, y + 3);
+    await pause(2);
+    pointer("pointermove", x + 20, y + 5);
+    await pause(2);
+    pointer("pointerup", x + 20, y + 5);
+    await pause(2);
+  }
+  window.strokesDrawn = true;
+}"""
 
 
 class TwoTabsTests(BrowserTestCase):
@@ -16,6 +42,9 @@ class TwoTabsTests(BrowserTestCase):
     """
 
     shared_daemon = False
+
+    def daemon_args(self) -> tuple[str, ...]:
+        return super().daemon_args() + UNLIMITED
 
     def new_tab(self, context: object) -> BoardPage:
         """
@@ -66,3 +95,35 @@ class TwoTabsTests(BrowserTestCase):
         self.assertEqual([cid for cid, n in Counter(op["cid"] for op in ops).items() if n > 1], [])
         later = self.new_tab(context).open()
         self.assertEqual(later.dataset()["pending"], "0")
+
+    def test_two_tabs_drawing_at_once_keep_every_stroke(self) -> None:
+        """
+        Two tabs of one browser (one client id) drawing in the same
+        milliseconds name every op apart: all 120 strokes are stored, no
+        cid twice, and each tab holds the board up to its last op.
+        """
+        context = self.browser.new_context(viewport={"width": 900, "height": 600})
+        self.addCleanup(context.close)
+        tabs = [self.new_tab(context).open() for _ in range(2)]
+        for tab in tabs:
+            tab.pick(RED, 2)
+
+        for n, tab in enumerate(tabs):
+            tab.page.evaluate(
+                "(args) => { window.strokesDrawn = false; (%s)(args); }" % (_DRAW_STROKES,),
+                [60, 80 + 200 * n],
+            )
+        for tab in tabs:
+            tab.page.wait_for_function("() => window.strokesDrawn === true")
+        for tab in tabs:
+            tab.wait_saved()
+
+        self.assertEqual(len(self.stored_items()), 120)
+        _, body, _ = self.daemon.get("/b/%s/history" % (self.board,))
+        cids = [op["cid"] for op in json.loads(body)["ops"]]
+        self.assertEqual([cid for cid, n in Counter(cids).items() if n > 1], [])
+        for tab in tabs:
+            tab.page.wait_for_function(
+                "() => Number(document.body.dataset.seq) >= %d" % (len(cids),)
+            )
+        self.assertEqual(tabs[0].dataset()["client"], tabs[1].dataset()["client"])

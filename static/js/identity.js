@@ -4,7 +4,7 @@
 const ALPHABET =
   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
 const CLIENT_KEY = "whitebrd.client";
-const COUNTER_KEY = "whitebrd.cid";
+const RETIRED_COUNTER_KEY = "whitebrd.cid";
 const CLIENT_ID = /^[A-Za-z0-9_-]{16,22}$/;
 
 /**
@@ -38,9 +38,14 @@ export function newItemId() {
  * This browser's identity: its client id and a source of op cids.
  *
  * The client id is made once and kept in storage, so a person stays the
- * same person across reloads (for per-person undo and presence later). The
- * cid counter is kept there too, so a cid never repeats after a reload:
- * the server takes a repeated cid for a retry and drops the op.
+ * same person across reloads (for per-person undo and presence). A cid is
+ * `<client id>.<page id>-<counter>`: the page id is made afresh by each
+ * page and the counter counts up from 1 in it. Tabs of one browser share
+ * the client id, and storage has no atomic increment between them: two
+ * tabs counting one stored counter at the same moment made the same cid,
+ * and the server, taking the second for a retry, dropped that stroke. With
+ * a page of its own in every cid, no two pages can meet, and each page's
+ * cids still count up, which the server keeps as one range.
  */
 export class Identity {
   /**
@@ -54,25 +59,25 @@ export class Identity {
       this.clientId = randomId(22);
       this._save(CLIENT_KEY, this.clientId);
     }
-    const stored = Number.parseInt(this._load(COUNTER_KEY) || "0", 10);
-    this._counter = Number.isSafeInteger(stored) && stored > 0 ? stored : 0;
+    // 8 characters, 48 random bits: pages of one browser never meet.
+    this.pageId = randomId(8);
+    this._counter = 0;
+    try {
+      // Pages before page ids kept a counter for the whole browser.
+      this._storage?.removeItem(RETIRED_COUNTER_KEY);
+    } catch {
+      // Nothing depends on it.
+    }
   }
 
   /**
-   * The next op cid, `<client id>-<counter>`; the counter is saved before
-   * the cid is handed out.
+   * The next op cid of this page.
    *
    * @returns {string}
    */
   nextCid() {
-    // Another tab of this browser may have moved the shared counter on.
-    const stored = Number.parseInt(this._load(COUNTER_KEY) || "0", 10);
-    if (Number.isSafeInteger(stored) && stored > this._counter) {
-      this._counter = stored;
-    }
     this._counter += 1;
-    this._save(COUNTER_KEY, String(this._counter));
-    return `${this.clientId}-${this._counter}`;
+    return `${this.clientId}.${this.pageId}-${this._counter}`;
   }
 
   _load(key) {

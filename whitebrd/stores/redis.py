@@ -28,10 +28,10 @@ atomically, so every daemon sees every board in one order.  The script
 joins strings; it never decodes the JSON a client drew (Lua's JSON library
 rounds floats and cannot tell C{[]} from C{{}}).
 
-Pages name their ops C{<client id>-<counter>} with a counter that only
-grows, so the cids of a dedup window fold into a few ranges per client:
-what a board holds to recognise a resent op follows its log and its number
-of people, not every op of the day.
+Pages name their ops C{<client id>.<page id>-<counter>} with a counter that
+only grows, so the cids of a dedup window fold into a few ranges per page:
+what a board holds to recognise a resent op follows its log and how many
+pages drew on it, not every op of the day.
 
 Redis must keep what it is given: run it with C{maxmemory-policy noeviction}
 (an evicted C{:log} or C{:items} key corrupts a board) and, where a
