@@ -144,11 +144,7 @@ export class BoardSync {
       applied = change !== null;
     }
     this.outbox.push(op, applied);
-    // NB: while ops refused for want of storage wait to be sent again, new
-    // ones wait behind them, or an extend would overtake its add.
-    if (this._caughtUp && this._resendTimer === null) {
-      this._sendUnsent();
-    }
+    this._sendUnsentIfLive();
     this._changed();
   }
 
@@ -559,9 +555,7 @@ export class BoardSync {
    * now when this page is caught up, else with the rest when it is.
    */
   _adopted() {
-    if (this._caughtUp && this._resendTimer === null) {
-      this._sendUnsent();
-    }
+    this._sendUnsentIfLive();
     this._changed();
   }
 
@@ -571,10 +565,20 @@ export class BoardSync {
     }
     this._paceTimer = setTimeout(() => {
       this._paceTimer = null;
-      if (this._caughtUp && this._resendTimer === null) {
-        this._sendUnsent();
-      }
+      this._sendUnsentIfLive();
     }, this._pace.waitMs());
+  }
+
+  /**
+   * Send what waits, unless the page is still catching up (it sends
+   * everything once it is) or waits to resend ops refused for want of
+   * storage: new ones wait behind those, or an extend would overtake its
+   * add.
+   */
+  _sendUnsentIfLive() {
+    if (this._caughtUp && this._resendTimer === null) {
+      this._sendUnsent();
+    }
   }
 
   _catchUp() {

@@ -83,8 +83,8 @@ def check_append(board: str, by: str, op: Op) -> None:
         raise ValueError("op body must be a JSON object, got %r" % (op.body[:40],))
 
 
-# A cid as pages make them: a prefix (their client id), a dash and a
-# counter without leading zeros, small enough for a Lua number to hold
+# A cid as pages make them: a prefix (their client id and page id), a dash
+# and a counter without leading zeros, small enough for a Lua number to hold
 # exactly.  "a-7" and "a-07" are two cids, so only one of them may count.
 _COUNTED_CID = re.compile(r"(.+)-([1-9][0-9]{0,14})")
 
@@ -312,8 +312,8 @@ class Compactor:
     C{compact_after_ops} ops or more, after every C{clear} (whose tail
     folds into a nearly empty snapshot), and, once the board holds
     C{compact_after_bytes} or more, when its log passes half the size of
-    its snapshot or a quarter of what was drawn on it at the last fold has
-    been erased since.  The byte rules keep what a board holds within
+    its snapshot or what was erased since the last fold passes a third of
+    what it still shows.  The byte rules keep what a board holds within
     about one and a half times what it shows, while the snapshot, growing
     with each fold, makes a board that is only drawn on be folded a few
     times over its life.  At most one compaction runs per board in this
@@ -322,8 +322,9 @@ class Compactor:
     logged; the board is not tried again for a few seconds.
 
     @ivar compact_after_ops: the tail length that triggers a compaction.
-    @ivar compact_after_bytes: the smallest tail, in bytes, that the byte
-        rule folds, so that a small board is not compacted every few ops.
+    @ivar compact_after_bytes: the fewest bytes (log and snapshot) a board
+        holds before the byte rules fold it, so that a small board is not
+        compacted every few ops.
     """
 
     log = Logger()

@@ -804,8 +804,9 @@ class RedisStore(RedisLinks):
         """
         check_append(board, by, op)
         keys = _keys(board)
-        bucket = int(self._reactor.seconds()) // self._window
-        window = "wb:{%s}:%s:%d"
+        cids, old_cids, runs, old_runs = (
+            "wb:{%s}:%s" % (board, name) for name in self._dedup_names()
+        )
         prefix, counter = counted_cid(op.cid)
         limits = self._limits
         args = [
@@ -830,12 +831,12 @@ class RedisStore(RedisLinks):
             keys["meta"],
             keys["log"],
             keys["items"],
-            window % (board, "cids", bucket),
-            window % (board, "cids", bucket - 1),
+            cids,
+            old_cids,
             keys["sizes"],
             keys["recent"],
-            window % (board, "runs", bucket),
-            window % (board, "runs", bucket - 1),
+            runs,
+            old_runs,
         ]
         d = self._call(
             "append to board %s" % (board,),

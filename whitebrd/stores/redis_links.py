@@ -336,13 +336,23 @@ class RedisLinks:
         )
         return d.addCallback(lambda _: None)
 
+    def _dedup_names(self) -> list[str]:
+        """
+        The names, after a board's key tag, of its dedup keys for this
+        window and the one before, which it remembers cids in: C{cids}
+        and C{runs}, each for this window then the last.
+        """
+        bucket = int(self._reactor.seconds()) // self._window
+        return [
+            "%s:%d" % (name, window)
+            for name in ("cids", "runs")
+            for window in (bucket, bucket - 1)
+        ]
+
     def delete(self, board: str) -> "Deferred[None]":
         check_board(board)
-        bucket = int(self._reactor.seconds()) // self._window
         names = ["meta", "log", "snap", "items", "sizes", "recent", "archive", "archived"]
-        names += ["access", "views", "times"]
-        for window in (bucket, bucket - 1):
-            names += ["cids:%d" % (window,), "runs:%d" % (window,)]
+        names += ["access", "views", "times"] + self._dedup_names()
         d = self.script(
             "delete board %s" % (board,),
             _DELETE_SCRIPT,

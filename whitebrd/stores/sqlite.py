@@ -604,8 +604,8 @@ def _append(
     )
     whole = True
     if counter:
-        widened, count = runs_with(runs.get(bucket), counter)
-        if count <= MAX_RUNS_PER_PREFIX:
+        widened, run_count = runs_with(runs.get(bucket), counter)
+        if run_count <= MAX_RUNS_PER_PREFIX:
             txn.execute(
                 "INSERT OR REPLACE INTO runs (board, prefix, window, ranges) "
                 "VALUES (?, ?, ?, ?)",
