@@ -139,7 +139,12 @@ function main() {
   const renderer = new Renderer(canvas, scene);
   const overlay = new Overlay(document.getElementById("overlay"));
   const camera = new Camera(storage, `whitebrd.view.${board}`);
-  const outbox = new Outbox(storage, `whitebrd.outbox.${board}`);
+  const outbox = new Outbox(
+    storage,
+    `whitebrd.outbox.${board}`,
+    Date.now,
+    identity.pageId,
+  );
   const history = new UndoHistory(storage, `whitebrd.undo.${board}`);
   const statusText = document.getElementById("status-text");
   const body = document.body;

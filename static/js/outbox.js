@@ -76,11 +76,13 @@ export class Outbox {
    * @param {string} key the board's storage key; the page's list goes
    *   under `<key>.<page id>`
    * @param {() => number} [now=Date.now] the clock, for tests
+   * @param {string} [pageId] this page's id (the one its cids carry), new
+   *   when not given
    */
-  constructor(storage, key, now = Date.now) {
+  constructor(storage, key, now = Date.now, pageId = randomId(8)) {
     this._storage = storage;
     this._boardKey = key;
-    this._key = `${key}.${randomId(12)}`;
+    this._key = `${key}.${pageId}`;
     this._now = now;
     this._timer = null;
     /** @type {Entry[]} oldest first */
